@@ -1,0 +1,112 @@
+"""Span corruption for pretraining, in a plain per-example form and a batched tensor form.
+
+Both draw from the same distribution: truncate a document to a random length in
+[4, int(block*7/8)], cut out a span of length uniform in [1, max(1, L//2)] (mean about L/4)
+at a uniform start, and emit `prefix MASK suffix MASK span PADS` of length block+1.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from torch.utils.data import Dataset
+
+from knowledge_probe.data.vocab import MASK_ID, PAD_ID, Vocabulary
+
+
+def max_truncation(block_size: int) -> int:
+    """The longest prefix of a document that pretraining ever shows the model."""
+    return int(block_size * 7 / 8)
+
+
+def corrupt(doc: list[int], trunc_len: int, span_len: int, start: int, block_size: int) -> list[int]:
+    """Build one corrupted sequence (length block+1) from explicit random draws."""
+    truncated = doc[:trunc_len]
+    prefix, span, suffix = truncated[:start], truncated[start : start + span_len], truncated[start + span_len :]
+    seq = prefix + [MASK_ID] + suffix + [MASK_ID] + span
+    return seq + [PAD_ID] * (block_size + 1 - len(seq))
+
+
+def draw_span(length: int, rng: random.Random) -> tuple[int, int]:
+    """Span length uniform in [1, max(1, length//2)] and a uniform start that fits."""
+    span_len = rng.randint(1, max(1, length // 2))
+    span_len = min(span_len, length)
+    return span_len, rng.randint(0, length - span_len)
+
+
+class CharCorruptionDataset(Dataset):
+    """The plain path: one example at a time in Python, as the reference does."""
+
+    def __init__(self, documents: list[str], vocab: Vocabulary, block_size: int, rng: random.Random | None = None):
+        if block_size < 8:
+            raise ValueError(f"block_size must be at least 8, got {block_size}")
+        self.docs = [vocab.encode(d) for d in documents]
+        self.vocab, self.block_size = vocab, block_size
+        self.rng = rng or random.Random(torch.initial_seed())
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __getitem__(self, idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        doc = self.docs[idx]
+        trunc_len = self.rng.randint(4, max_truncation(self.block_size))
+        length = min(trunc_len, len(doc))
+        span_len, start = draw_span(length, self.rng)
+        seq = torch.tensor(corrupt(doc, trunc_len, span_len, start, self.block_size), dtype=torch.long)
+        return seq[:-1], seq[1:]
+
+
+def corrupt_batch(
+    docs: torch.Tensor, lengths: torch.Tensor, trunc_len: torch.Tensor, span_len: torch.Tensor,
+    start: torch.Tensor, block_size: int,
+) -> torch.Tensor:
+    """Vectorised `corrupt`: docs [B, D] (right-padded), all draws [B]; returns [B, block+1]."""
+    length = torch.minimum(trunc_len, lengths)[:, None]
+    span_len, start = span_len[:, None], start[:, None]
+    pos = torch.arange(block_size + 1, device=docs.device)[None, :]
+    suffix_end = length - span_len + 1  # output position of the second mask
+    source = torch.where(pos < start, pos, pos - 1 + span_len)  # prefix, then suffix
+    source = torch.where(pos > suffix_end, start + pos - suffix_end - 1, source)  # span
+    gathered = docs.gather(1, source.clamp(0, docs.size(1) - 1))
+    out = torch.where((pos == start) | (pos == suffix_end), MASK_ID, gathered)
+    return torch.where(pos < length + 2, out, PAD_ID)
+
+
+def draw_spans_batch(lengths: torch.Tensor, block_size: int, generator: torch.Generator | None = None):
+    """Draw (trunc_len, span_len, start) for a batch from the same distribution as the plain path."""
+    n = lengths.numel()
+    trunc_len = torch.randint(4, max_truncation(block_size) + 1, (n,), generator=generator)
+    length = torch.minimum(trunc_len, lengths)
+    upper = (length // 2).clamp(min=1)
+    span_len = torch.minimum(1 + (torch.rand(n, generator=generator) * upper).long(), length)
+    start = (torch.rand(n, generator=generator) * (length - span_len + 1)).long()
+    return trunc_len, span_len, start
+
+
+class BatchedCorruptionDataset(Dataset):
+    """The fast path: documents encoded once into one tensor, whole batches corrupted at once.
+
+    Index it with a list of indices (use it with a BatchSampler and `batch_size=None`).
+    """
+
+    def __init__(self, documents: list[str], vocab: Vocabulary, block_size: int):
+        if block_size < 8:
+            raise ValueError(f"block_size must be at least 8, got {block_size}")
+        width = max_truncation(block_size)
+        encoded = [vocab.encode(d)[:width] for d in documents]
+        self.lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+        self.docs = torch.full((len(encoded), width), PAD_ID, dtype=torch.long)
+        for i, e in enumerate(encoded):
+            self.docs[i, : len(e)] = torch.tensor(e, dtype=torch.long)
+        self.block_size = block_size
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
+        indices = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+        lengths = self.lengths[indices]
+        draws = draw_spans_batch(lengths, self.block_size)
+        seq = corrupt_batch(self.docs[indices], lengths, *draws, self.block_size)
+        return seq[:, :-1], seq[:, 1:]

@@ -1,0 +1,68 @@
+"""Multi-head attention that is causal by absolute position, for self- and cross-attention.
+
+Query i (at absolute position q_offset + i) sees keys 0..q_offset+i. With q_offset = 0 this is
+the lower-triangular block mask cut to [:Tq, :Tk], the reference's mask for both self- and
+cross-attention; a positive offset serves decoding with a key/value cache.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def causal_mask(n_query: int, n_key: int, q_offset: int, device: torch.device) -> torch.Tensor:
+    """Boolean [Tq, Tk] mask, True where attention is allowed."""
+    q_pos = torch.arange(n_query, device=device)[:, None] + q_offset
+    return torch.arange(n_key, device=device)[None, :] <= q_pos
+
+
+class Attention(nn.Module):
+    """Queries from one sequence, keys and values from another (the same one for self-attention)."""
+
+    def __init__(self, n_embd: int, n_head: int, attn_pdrop: float, resid_pdrop: float, fused: bool = True):
+        super().__init__()
+        if n_embd % n_head:
+            raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+        self.query = nn.Linear(n_embd, n_embd)
+        self.key = nn.Linear(n_embd, n_embd)
+        self.value = nn.Linear(n_embd, n_embd)
+        self.proj = nn.Linear(n_embd, n_embd)
+        self.attn_drop = nn.Dropout(attn_pdrop)
+        self.resid_drop = nn.Dropout(resid_pdrop)
+        self.n_head = n_head
+        self.fused = fused
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.shape
+        return x.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
+
+    def forward(
+        self, x_q: torch.Tensor, x_kv: torch.Tensor, q_offset: int = 0,
+        cache: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """`cache`, if given, holds earlier keys/values; the new ones are appended to it in place."""
+        q, k, v = self._split(self.query(x_q)), self._split(self.key(x_kv)), self._split(self.value(x_kv))
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        n_query, n_key = q.size(2), k.size(2)
+        if self.fused:
+            dropout = self.attn_drop.p if self.training else 0.0
+            if q_offset == 0:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+            elif q_offset >= n_key - 1:  # even the first query sees every key
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+            else:
+                mask = causal_mask(n_query, n_key, q_offset, q.device)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        else:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+            att = att.masked_fill(~causal_mask(n_query, n_key, q_offset, q.device), float("-inf"))
+            y = self.attn_drop(F.softmax(att, dim=-1)) @ v
+        y = y.transpose(1, 2).contiguous().view(x_q.size(0), n_query, -1)
+        return self.resid_drop(self.proj(y))

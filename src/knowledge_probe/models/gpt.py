@@ -1,0 +1,171 @@
+"""A character-level GPT with a `vanilla` (causal self-attention) or `perceiver` (bottleneck) body."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from knowledge_probe.data.vocab import PAD_ID
+from knowledge_probe.models.attention import Attention
+
+VARIANTS = ("vanilla", "perceiver")
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    vocab_size: int
+    block_size: int = 128
+    n_layer: int = 4
+    n_head: int = 8
+    n_embd: int = 256
+    embd_pdrop: float = 0.1
+    resid_pdrop: float = 0.1
+    attn_pdrop: float = 0.1
+    variant: str = "vanilla"
+    bottleneck_dim: int = 32
+    fused_attention: bool = True
+
+    def __post_init__(self) -> None:
+        """Reject impossible shapes before any weight is allocated."""
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(VARIANTS)}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.variant == "perceiver":
+            if not 1 <= self.bottleneck_dim <= self.block_size:
+                raise ValueError(f"bottleneck_dim must be in [1, block_size={self.block_size}], got {self.bottleneck_dim}")
+            if self.n_layer < 2:
+                raise ValueError(f"the perceiver needs n_layer >= 2 (down and up blocks), got {self.n_layer}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def architecture(self) -> dict:
+        """The fields that decide the weights' shapes and meaning (not runtime switches)."""
+        return {k: v for k, v in asdict(self).items() if k != "fused_attention" and not k.endswith("pdrop")}
+
+
+class MLP(nn.Sequential):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__(
+            nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(),
+            nn.Linear(4 * cfg.n_embd, cfg.n_embd), nn.Dropout(cfg.resid_pdrop),
+        )
+
+
+def _attention(cfg: GPTConfig) -> Attention:
+    return Attention(cfg.n_embd, cfg.n_head, cfg.attn_pdrop, cfg.resid_pdrop, cfg.fused_attention)
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block with causal self-attention."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
+        self.attn, self.mlp = _attention(cfg), MLP(cfg)
+
+    def forward(self, x: torch.Tensor, q_offset: int = 0, cache: dict | None = None) -> torch.Tensor:
+        h = self.ln1(x)
+        x = x + self.attn(h, h, q_offset, cache)
+        return x + self.mlp(self.ln2(x))
+
+
+class DownProjectBlock(nn.Module):
+    """Learned latents C (1 x m x d) cross-attend causally to the input: z = C + Attn(ln1(C), x)."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.C = nn.Parameter(torch.empty(1, cfg.bottleneck_dim, cfg.n_embd))
+        nn.init.xavier_uniform_(self.C)
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
+        self.attn, self.mlp = _attention(cfg), MLP(cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.C + self.attn(self.ln1(self.C).expand(x.size(0), -1, -1), x)
+        return z + self.mlp(self.ln2(z))
+
+
+class UpProjectBlock(nn.Module):
+    """The input cross-attends causally to the latents: y = x + Attn(x, ln1(latents))."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
+        self.attn, self.mlp = _attention(cfg), MLP(cfg)
+
+    def forward(self, x: torch.Tensor, latents: torch.Tensor, q_offset: int = 0) -> torch.Tensor:
+        y = x + self.attn(x, self.ln1(latents), q_offset)
+        return y + self.mlp(self.ln2(y))
+
+
+class GPT(nn.Module):
+    """forward(idx, targets) -> (logits, loss); loss is cross-entropy that ignores the pad id."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
+        self.pos_emb = nn.Parameter(torch.zeros(1, config.block_size, config.n_embd))
+        self.drop = nn.Dropout(config.embd_pdrop)
+        if config.variant == "vanilla":
+            self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        else:
+            self.down = DownProjectBlock(config)
+            self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer - 2))
+            self.up = UpProjectBlock(config)
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def set_fused_attention(self, fused: bool) -> None:
+        for module in self.modules():
+            if isinstance(module, Attention):
+                module.fused = fused
+
+    def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        length = idx.size(1)
+        if offset + length > self.config.block_size:
+            raise ValueError(f"sequence of {offset + length} tokens exceeds block_size {self.config.block_size}")
+        return self.drop(self.tok_emb(idx) + self.pos_emb[:, offset : offset + length])
+
+    def latents(self, x: torch.Tensor) -> torch.Tensor:
+        """Perceiver only: the bottleneck after the down block and the latent blocks."""
+        z = self.down(x)
+        for block in self.blocks:
+            z = block(z)
+        return z
+
+    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.embed(idx)
+        if self.config.variant == "vanilla":
+            for block in self.blocks:
+                x = block(x)
+            return x
+        return self.up(x, self.latents(x))
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        logits = self.head(self.ln_f(self.hidden(idx)))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=PAD_ID)
+        return logits, loss

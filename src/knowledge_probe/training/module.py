@@ -1,0 +1,67 @@
+"""The LightningModule shared by pretraining and finetuning: the objective lives in the data."""
+
+from __future__ import annotations
+
+import time
+
+import pytorch_lightning as pl
+import torch
+
+from knowledge_probe.models.gpt import GPT
+from knowledge_probe.training.optim import OptimConfig, lr_multiplier, make_optimizer
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+
+
+class LanguageModelModule(pl.LightningModule):
+    """Next-character training of a GPT with the reference's token-based learning-rate schedule.
+
+    Like the reference, every target position (pads included) counts as a token for the schedule.
+    """
+
+    def __init__(self, model: GPT, optim: OptimConfig):
+        super().__init__()
+        self.model, self.optim = model, optim
+        self.tokens_seen = 0
+        self._last_step_time: float | None = None
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        return self.model(idx, targets)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        _, loss = self.model(x, y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
+                "lower the learning rate or check the data; the last good checkpoint is kept"
+            )
+        tokens = y.numel() * self.trainer.world_size
+        self.tokens_seen += tokens
+        lr = self.optim.learning_rate * lr_multiplier(
+            self.tokens_seen, self.optim.warmup_tokens, self.optim.final_tokens, self.optim.min_lr_ratio
+        )
+        for group in self.optimizers().param_groups:
+            group["lr"] = lr
+        now = time.perf_counter()
+        metrics = {"train/loss": loss.detach(), "train/lr": lr, "train/tokens": float(self.tokens_seen)}
+        if self._last_step_time is not None:
+            metrics["train/tokens_per_sec"] = tokens / max(now - self._last_step_time, 1e-9)
+        self._last_step_time = now
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=x.size(0))
+        self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False, batch_size=x.size(0))
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._last_step_time = None  # do not count the data loader's start-up as a step
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return make_optimizer(self.model, self.optim)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["tokens_seen"] = self.tokens_seen
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.tokens_seen = int(checkpoint.get("tokens_seen", 0))
