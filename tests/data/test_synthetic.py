@@ -62,6 +62,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     assert read_bytes(tmp_path / "a") == read_bytes(tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_the_hash_seed() -> None:
     """Faker data kept in sets (as it_IT's cities are) would make files differ between runs."""
     script = (
@@ -180,6 +181,21 @@ def test_majority_baseline_on_dev_is_weak(seed: int) -> None:
     data = generate(SyntheticSpec(seed=seed))
     top = Counter(place for _, place in data.dev).most_common(1)[0][1]
     assert top / len(data.dev) < 0.15
+
+
+@pytest.mark.parametrize(
+    "bad", [{"n_dev": -1}, {"locale_fidelity": 1.5}, {"cities_per_country": 6}]
+)
+def test_spec_rejects_impossible_settings(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        SyntheticSpec(**bad)
+
+
+def test_full_fidelity_with_few_cities_still_terminates() -> None:
+    data = generate(
+        SyntheticSpec(n_train=50, n_dev=0, n_test=0, cities_per_country=7, locale_fidelity=1.0)
+    )
+    assert all(data.places[p.birthplace] == p.country for p in data.people)
 
 
 def test_fresh_names_are_unknown(dataset: SyntheticDataset) -> None:

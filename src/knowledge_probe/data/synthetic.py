@@ -43,7 +43,6 @@ __all__ = [
 # such as "East Jennifer"; es_ES mixes provinces, regions and a truncated "Ciudad") in an order
 # that does not depend on PYTHONHASHSEED (it_IT builds its city list from a set).
 LOCALES: dict[str, str] = {
-    "it_IT": "Italy",
     "de_DE": "Germany",
     "pl_PL": "Poland",
     "nl_NL": "Netherlands",
@@ -58,6 +57,9 @@ SPLITS = ("train", "dev", "test", "background")
 BIRTHPLACE_WINDOW = 112  # int(128 * 7 / 8): what span-corruption pretraining ever shows
 MAX_BIO_CHARS = 130  # further sentences are only added while the line stays this short
 MAX_PLACE_CHARS = 20
+# City popularity within a country: with 12 cities and 8 countries the most frequent place is
+# about 3.5% of people, and about 6% of a 150-question dev set (the real dev set: 5%).
+ZIPF_EXPONENT = 0.8
 # de_DE entries that lost the space of "Bad ..." (spa towns); not real names as written.
 _MISSPELT_CITIES = frozenset({"Badalzungen", "Badibling", "Badoberan"})
 
@@ -112,6 +114,7 @@ FOLLOWERS = (
     "{sur} died in {death} in {dyear}.",
     "{sur} died in {death}.",
     "{sur} received several awards for {poss} work.",
+    '{sur} wrote the essay "Why {work}?".',
 )
 DISTRACTOR_ROLES = ("death", "study", "work", "home", "youth", "origin")
 OTHER_OPENER_RATE = 0.15
@@ -130,6 +133,18 @@ class SyntheticSpec:
     cities_per_country: int = 12
     locale_fidelity: float = 0.75  # probability a person is born in their name's country
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.n_train, self.n_dev, self.n_test, self.n_background) < 0:
+            raise ValueError(f"split sizes must not be negative: {self}")
+        if not 0.0 <= self.locale_fidelity <= 1.0:
+            raise ValueError(f"locale_fidelity must lie in [0, 1], got {self.locale_fidelity}")
+        # A biography names up to 1 + len(DISTRACTOR_ROLES) distinct places, and with full
+        # fidelity all of them come from one country.
+        if self.cities_per_country <= len(DISTRACTOR_ROLES):
+            raise ValueError(
+                f"cities_per_country must exceed {len(DISTRACTOR_ROLES)}, got {self.cities_per_country}"
+            )
 
 
 @dataclass(frozen=True)
@@ -178,14 +193,14 @@ class SyntheticDataset:
 class _PlaceSampler:
     """Draws a place for a person: their name's country with probability `fidelity`, else another.
 
-    Within a country, the city of popularity rank r has weight 1/r.
+    Within a country, the city of popularity rank r has weight r**-ZIPF_EXPONENT.
     """
 
     def __init__(self, cities: dict[str, list[str]], fidelity: float, rng: random.Random):
         self.cities, self.fidelity, self.rng = cities, fidelity, rng
         self.countries = list(cities)
         self.cum_weights = {
-            country: list(accumulate(1 / rank for rank in range(1, len(names) + 1)))
+            country: list(accumulate(rank**-ZIPF_EXPONENT for rank in range(1, len(names) + 1)))
             for country, names in cities.items()
         }
 
@@ -266,9 +281,9 @@ def _compose(opening: list[str], values: dict[str, str], rng: random.Random) -> 
     followers = list(FOLLOWERS)
     rng.shuffle(followers)
     for template in followers:
-        sentence = template.format(**values)
         if wanted <= 0:
             break
+        sentence = template.format(**values)
         if _roles(template) & used or len(line) + 1 + len(sentence) > MAX_BIO_CHARS:
             continue
         line += " " + sentence
@@ -286,14 +301,14 @@ def _biography(
     for role in DISTRACTOR_ROLES:
         values[role] = places.draw_distinct(person.country, taken)
         taken.add(values[role])
-    year = rng.randint(1850, 1990)
+    year = rng.randint(1850, 1970)
     values |= {
         "sur": surname[0].upper() + surname[1:],  # Dutch "van Dijk" is "Van Dijk" on its own
         "occ": _article(rng.choice(OCCUPATIONS)),
         "year": str(year),
         "date": f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {year}",
         "myear": str(year + rng.randint(20, 35)),
-        "dyear": str(year + rng.randint(40, 90)),
+        "dyear": str(rng.randint(year + 40, min(year + 90, 2020))),
     }
     openings = [[template] for template in BIRTH_OPENERS]
     rng.shuffle(openings)
@@ -306,6 +321,19 @@ def _biography(
         if birth_end <= BIRTHPLACE_WINDOW:
             break
     return line
+
+
+def _cover_question_characters(corpus: list[str], people: list[Person]) -> None:
+    """The vocabulary comes from the corpus, so every character of the questions must occur in it.
+
+    Names occur in their biographies; the template's "W" and "?" may not, and then one line
+    gets a sentence that has them.
+    """
+    missing = set(question_for("")) - set().union(*map(set, corpus))
+    if missing:
+        surname = people[0].name.split()[-1]
+        corpus[0] += f' {surname} wrote the essay "Why {people[0].birthplace}?".'
+        assert not set(question_for("")) - set().union(*map(set, corpus)), missing
 
 
 def generate(spec: SyntheticSpec = SyntheticSpec()) -> SyntheticDataset:
@@ -328,12 +356,13 @@ def generate(spec: SyntheticSpec = SyntheticSpec()) -> SyntheticDataset:
     corpus: list[str] = []
     for split in splits:
         locale = rng.choice(locales)
-        name, surname, poss = _draw_name(fakers[locale], rng, lambda n: n not in seen)
+        name, surname, poss = _draw_name(fakers[locale], rng, lambda new: new not in seen)
         seen.add(name)
         country = LOCALES[locale]
         person = Person(name, locale, country, sampler.draw(country), split)
         people.append(person)
         corpus.append(_biography(person, surname, poss, sampler, rng))
+    _cover_question_characters(corpus, people)
     rng.shuffle(corpus)
 
     def questions(split: str) -> list[tuple[str, str]]:

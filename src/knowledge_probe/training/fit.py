@@ -26,7 +26,7 @@ class FitSummary:
 def fit(
     model: GPT, datamodule: pl.LightningDataModule, optim: OptimConfig, *, max_epochs: int,
     trainer_options: dict[str, Any] | None = None, logger: Any = False, callbacks: list | None = None,
-    ckpt_path: str | None = None,
+    ckpt_path: str | None = None, prefix: str = "train",
 ) -> FitSummary:
     """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...)."""
     options = {
@@ -34,12 +34,12 @@ def fit(
         "enable_model_summary": False, "enable_checkpointing": False, "log_every_n_steps": 1,
         **(trainer_options or {}),
     }
-    module = LanguageModelModule(model, optim)
+    module = LanguageModelModule(model, optim, prefix)
     trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=callbacks or [], **options)
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
-    loss = trainer.callback_metrics.get("train/loss", torch.tensor(float("nan")))
+    loss = trainer.callback_metrics.get(f"{prefix}/loss", torch.tensor(float("nan")))
     return FitSummary(
         seconds=seconds, steps=trainer.global_step, tokens=module.tokens_seen,
         tokens_per_sec=module.tokens_seen / max(seconds, 1e-9), final_loss=float(loss),

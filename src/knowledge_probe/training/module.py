@@ -21,9 +21,9 @@ class LanguageModelModule(pl.LightningModule):
     Like the reference, every target position (pads included) counts as a token for the schedule.
     """
 
-    def __init__(self, model: GPT, optim: OptimConfig):
+    def __init__(self, model: GPT, optim: OptimConfig, prefix: str = "train"):
         super().__init__()
-        self.model, self.optim = model, optim
+        self.model, self.optim, self.prefix = model, optim, prefix
         self.tokens_seen = 0
         self._last_step_time: float | None = None
 
@@ -46,10 +46,11 @@ class LanguageModelModule(pl.LightningModule):
         for group in self.optimizers().param_groups:
             group["lr"] = lr
         now = time.perf_counter()
-        metrics = {"train/loss": loss.detach(), "train/lr": lr, "train/tokens": float(self.tokens_seen)}
+        metrics = {"loss": loss.detach(), "lr": lr, "tokens": float(self.tokens_seen)}
         if self._last_step_time is not None:
-            metrics["train/tokens_per_sec"] = tokens / max(now - self._last_step_time, 1e-9)
+            metrics["tokens_per_sec"] = tokens / max(now - self._last_step_time, 1e-9)
         self._last_step_time = now
+        metrics = {f"{self.prefix}/{k}": v for k, v in metrics.items()}
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=x.size(0))
         self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False, batch_size=x.size(0))
         return loss

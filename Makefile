@@ -1,0 +1,33 @@
+# Two entry points that install what they need by themselves: `make run` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: setup run smoke test lint params clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup  ## the whole pipeline for params.yaml (default: synthetic data), cached stage by stage
+	PATH=$(CURDIR)/$(BIN):$$PATH dvc repro
+
+smoke: setup  ## the whole chain on tiny settings (about a minute), leaving params.yaml as it was
+	PATH=$(CURDIR)/$(BIN):$$PATH dvc exp run --temp -S experiment=smoke
+
+test: setup  ## the test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src pipeline tests benchmarks tools
+
+params: setup  ## recompose params.yaml from conf/ (pass overrides with ARGS="experiment=handout")
+	$(BIN)/python tools/compose_params.py $(ARGS)
+
+clean:
+	rm -rf data/prepared models metrics predictions plots reports outputs multirun wandb

@@ -1,0 +1,30 @@
+"""Stage `baseline`: accuracy of answering the most frequent training place for everyone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge_probe.evaluation import ExactMatch, majority_place
+from knowledge_probe.io import write_json
+from pipeline.common import load_params, read_prepared, tracked_stage
+
+
+def run(cfg, tracker=None) -> dict:
+    with tracked_stage(cfg, "baseline", "baseline", tracker) as (tracker, summary):
+        data = read_prepared(cfg)
+        place = majority_place(data.train)
+        metric = ExactMatch()
+        metric.update([place] * len(data.dev), [q.place for q in data.dev])
+        result = {k: v.item() for k, v in metric.compute().items()} | {"place": place}
+        write_json(Path(cfg.paths.metrics) / "baseline.json", result)
+        tracker.summary({f"baseline/{k}": v for k, v in result.items()})
+        summary.update(place=place, dev=f"{result['correct']}/{result['total']} = {result['accuracy']:.1%}")
+    return result
+
+
+def main() -> None:
+    run(load_params())
+
+
+if __name__ == "__main__":
+    main()

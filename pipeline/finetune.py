@@ -1,0 +1,54 @@
+"""Stage `finetune@VARIANT-INIT`: answer `Where was NAME born?`, from scratch or from pretraining."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from knowledge_probe.models import GPT
+from knowledge_probe.training import FinetuneDataModule, load_model, save_model
+from pipeline.common import INITS, VARIANTS, load_params, model_config, read_prepared, tracked_stage
+from pipeline.training import train_and_record
+
+
+def run(cfg, variant: str, init: str, tracker=None) -> dict:
+    name = f"{variant}-{init}"
+    with tracked_stage(cfg, "finetune", f"finetune-{name}", tracker) as (tracker, summary):
+        data = read_prepared(cfg)
+        config = model_config(cfg, variant, len(data.vocab))
+        if init == "pretrained":
+            source = Path(cfg.paths.models) / variant / "pretrain.ckpt"
+            model, _ = load_model(source, config=config, vocab_fingerprint=data.vocab.fingerprint)
+            tracker.use_artifact(f"{variant}-pretrain", "model", source)
+            epochs = cfg.finetune.epochs_pretrained
+        else:
+            model, epochs = GPT(config), cfg.finetune.epochs_scratch
+        datamodule = FinetuneDataModule(
+            data.train, data.vocab, config.block_size, cfg.finetune.batch_size,
+            shuffle=bool(cfg.finetune.shuffle), num_workers=cfg.trainer.num_workers,
+        )
+        metrics = train_and_record(
+            cfg, cfg.finetune, model, datamodule, epochs, tracker,
+            Path(cfg.paths.plots) / "finetune" / f"{name}.csv", Path(cfg.paths.metrics) / "finetune" / f"{name}.json",
+            f"finetune_{variant}_{init}",
+        )
+        checkpoint = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
+        save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "finetune", "init": init, **metrics})
+        tracker.log_artifact(checkpoint, f"{name}-finetune", "model", metadata=metrics)
+        summary.update(
+            read=f"{len(data.train)} questions", wrote=str(checkpoint), epochs=str(epochs),
+            loss=f"{metrics['final_loss']:.3f}",
+        )
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--variant", choices=VARIANTS, required=True)
+    parser.add_argument("--init", choices=INITS, required=True)
+    args = parser.parse_args()
+    run(load_params(), args.variant, args.init)
+
+
+if __name__ == "__main__":
+    main()

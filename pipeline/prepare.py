@@ -1,0 +1,84 @@
+"""Stage `prepare`: read the configured source, validate it, write data/prepared/ and its statistics."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from knowledge_probe.data import FILE_NAMES, Vocabulary, max_truncation, read_corpus, read_questions
+from knowledge_probe.data.cs224n import DataSourceError, locate
+from knowledge_probe.data.synthetic import SyntheticSpec, generate
+from knowledge_probe.io import write_json, write_text
+from pipeline.common import load_params, tracked_stage
+
+
+def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
+    """The four raw files by role: generated (synthetic) or located and verified (cs224n)."""
+    if data_cfg.source == "synthetic":
+        spec = SyntheticSpec(**{k: data_cfg[k] for k in SyntheticSpec.__dataclass_fields__})
+        written = generate(spec).write(scratch)
+        return {role: Path(written[role]) for role in FILE_NAMES} | {"people": Path(written["people"])}
+    if data_cfg.source == "cs224n":
+        try:
+            return locate(data_cfg.path, scratch)
+        except DataSourceError as err:
+            raise SystemExit(f"prepare: {err}") from None
+    raise SystemExit(f"prepare: unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n")
+
+
+def statistics(corpus, train, dev, test, vocab, block_size: int) -> dict:
+    """Corpus figures, including how many dev answers pretraining can see at all."""
+    window = max_truncation(block_size)
+    bios = {}
+    for doc in corpus:
+        bios.setdefault(doc.split(".")[0].strip(), doc)
+    in_bio = in_window = 0
+    for q in dev:
+        bio = bios.get(q.name, "")
+        in_bio += q.place in bio
+        in_window += q.place in bio[:window]
+    return {
+        "documents": len(corpus), "characters": sum(map(len, corpus)), "vocab_size": len(vocab),
+        "vocab_fingerprint": vocab.fingerprint, "train": len(train), "dev": len(dev), "test": len(test),
+        "dev_answer_in_bio": in_bio, "dev_answer_in_pretrain_window": in_window,
+    }
+
+
+def run(cfg, tracker=None) -> dict:
+    out = Path(cfg.paths.prepared)
+    with tracked_stage(cfg, "prepare", "prepare", tracker) as (tracker, summary), tempfile.TemporaryDirectory() as tmp:
+        files = source_files(cfg.data, Path(tmp))
+        corpus = read_corpus(files["corpus"])
+        train, dev = read_questions(files["train"]), read_questions(files["dev"])
+        test = read_questions(files["test"], with_answers=False)
+        vocab = Vocabulary.from_corpus(corpus)
+        for split, questions in (("train", train), ("dev", dev), ("test", test)):
+            unknown = set().union(*(vocab.missing(q.question + (q.place or "")) for q in questions))
+            if unknown:
+                raise SystemExit(f"prepare: {files[split]} uses characters absent from the corpus: {sorted(unknown)}")
+        out.mkdir(parents=True, exist_ok=True)
+        vocab.save(out / "vocab.json")
+        write_text(out / "corpus.txt", "\n".join(corpus) + "\n")
+        write_text(out / "train.tsv", "".join(f"{q.question}\t{q.place}\n" for q in train))
+        write_text(out / "dev.tsv", "".join(f"{q.question}\t{q.place}\n" for q in dev))
+        write_text(out / "test.tsv", "".join(f"{q.question}\n" for q in test))
+        if "people" in files:
+            shutil.copyfile(files["people"], out / "people.tsv")
+        stats = statistics(corpus, train, dev, test, vocab, cfg.model.block_size)
+        write_json(Path(cfg.paths.metrics) / "data.json", stats)
+        tracker.summary({f"data/{k}": v for k, v in stats.items()})
+        tracker.log_artifact(out, "prepared-data", "dataset", metadata=stats)
+        summary.update(
+            source=cfg.data.source, read=f"{len(corpus)} bios, {len(train)}/{len(dev)}/{len(test)} questions",
+            wrote=str(out), vocab=f"{len(vocab)} symbols ({vocab.fingerprint})",
+        )
+    return stats
+
+
+def main() -> None:
+    run(load_params())
+
+
+if __name__ == "__main__":
+    main()

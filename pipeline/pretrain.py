@@ -1,0 +1,46 @@
+"""Stage `pretrain@VARIANT`: span-corruption pretraining on the corpus."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from knowledge_probe.models import GPT
+from knowledge_probe.training import PretrainDataModule, save_model
+from pipeline.common import VARIANTS, load_params, model_config, read_prepared, tracked_stage
+from pipeline.training import train_and_record
+
+
+def run(cfg, variant: str, tracker=None) -> dict:
+    with tracked_stage(cfg, "pretrain", f"pretrain-{variant}", tracker) as (tracker, summary):
+        data = read_prepared(cfg)
+        tracker.use_artifact("prepared-data", "dataset", cfg.paths.prepared)
+        model = GPT(model_config(cfg, variant, len(data.vocab)))
+        datamodule = PretrainDataModule(
+            data.corpus, data.vocab, model.config.block_size, cfg.pretrain.batch_size,
+            fast=bool(cfg.fast), shuffle=bool(cfg.pretrain.shuffle), num_workers=cfg.trainer.num_workers,
+        )
+        metrics = train_and_record(
+            cfg, cfg.pretrain, model, datamodule, cfg.pretrain.epochs, tracker,
+            Path(cfg.paths.plots) / "pretrain" / f"{variant}.csv",
+            Path(cfg.paths.metrics) / "pretrain" / f"{variant}.json", f"pretrain_{variant}",
+        )
+        checkpoint = Path(cfg.paths.models) / variant / "pretrain.ckpt"
+        save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "pretrain", **metrics})
+        tracker.log_artifact(checkpoint, f"{variant}-pretrain", "model", metadata=metrics)
+        summary.update(
+            read=f"{len(data.corpus)} bios", wrote=str(checkpoint), params=f"{metrics['parameters']:,}",
+            loss=f"{metrics['final_loss']:.3f}", speed=f"{metrics['tokens_per_sec']:.0f} tok/s",
+        )
+    return metrics
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--variant", choices=VARIANTS, required=True)
+    args = parser.parse_args()
+    run(load_params(), args.variant)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Shared by the pretrain and finetune stages: run `fit` with curves, tracking and a metrics file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from knowledge_probe.io import write_json
+from knowledge_probe.models import GPT
+from knowledge_probe.tracking import Tracker
+from knowledge_probe.training import CurveRecorder, fit
+from pipeline.common import optim_config, trainer_options
+
+
+def train_and_record(
+    cfg: DictConfig, section: DictConfig, model: GPT, datamodule, epochs: int, tracker: Tracker,
+    curve_path: Path, metrics_path: Path, prefix: str,
+) -> dict:
+    """Train in place; write the loss curve (CSV) and a metrics JSON; return the metrics."""
+    curves = CurveRecorder(prefix)
+    result = fit(
+        model, datamodule, optim_config(section, len(datamodule), model.config.block_size),
+        max_epochs=epochs, trainer_options=trainer_options(cfg, section.grad_clip),
+        logger=tracker.lightning_logger(), callbacks=[curves], prefix=prefix,
+    )
+    curves.write(curve_path)
+    metrics = {
+        "epochs": epochs, "steps": result.steps, "tokens": result.tokens, "seconds": round(result.seconds, 2),
+        "tokens_per_sec": round(result.tokens_per_sec, 1), "final_loss": round(result.final_loss, 5),
+        "parameters": model.num_parameters(),
+    }
+    write_json(metrics_path, metrics)
+    tracker.summary({f"{prefix}/{k}": v for k, v in metrics.items()})
+    return metrics

@@ -1,0 +1,197 @@
+"""The GPT: parameter counts, fused vs explicit attention, causality, loss, config checks, init."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from knowledge_probe.data.vocab import PAD_ID
+from knowledge_probe.models.attention import Attention, causal_mask
+from knowledge_probe.models.gpt import GPT, GPTConfig
+
+VARIANTS = ["vanilla", "perceiver"]
+
+
+@pytest.mark.parametrize("variant, expected", [("vanilla", 3_323_392), ("perceiver", 3_331_584)])
+def test_parameter_count_of_the_reference_size(variant: str, expected: int) -> None:
+    config = GPTConfig(
+        vocab_size=256, block_size=128, n_layer=4, n_head=8, n_embd=256, variant=variant
+    )
+    assert config.bottleneck_dim == 32
+    model = GPT(config)
+    assert model.num_parameters() == expected
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def build(make_config: Callable[..., GPTConfig], seed: int = 0, **overrides) -> GPT:
+    torch.manual_seed(seed)
+    return GPT(make_config(**overrides)).eval()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("length", [3, 8, 20, 32])
+def test_fused_and_explicit_attention_agree(make_config, variant: str, length: int) -> None:
+    fused = build(make_config, variant=variant, n_layer=3, bottleneck_dim=8)
+    plain = GPT(
+        make_config(variant=variant, n_layer=3, bottleneck_dim=8, fused_attention=False)
+    ).eval()
+    plain.load_state_dict(fused.state_dict())
+    assert all(not m.fused for m in plain.modules() if isinstance(m, Attention))
+    assert all(m.fused for m in fused.modules() if isinstance(m, Attention))
+    idx = torch.randint(0, 24, (3, length), generator=torch.Generator().manual_seed(length))
+    with torch.no_grad():
+        a, _ = fused(idx)
+        b, _ = plain(idx)
+        fused.set_fused_attention(False)
+        c, _ = fused(idx)
+    assert a.shape == (3, length, 24)
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(a, c, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_attention_with_offset_matches_full_attention(fused: bool) -> None:
+    """A query block at an offset (as with a key/value cache) equals the same rows of full attention."""
+    torch.manual_seed(0)
+    attn = Attention(16, 2, 0.0, 0.0, fused=fused).eval()
+    x = torch.randn(2, 10, 16)
+    with torch.no_grad():
+        full = attn(x, x)
+        for offset in (0, 3, 9):
+            part = attn(x[:, offset:], x, q_offset=offset)
+            torch.testing.assert_close(part, full[:, offset:], atol=1e-6, rtol=0)
+
+
+def test_causal_mask_is_upper_left_aligned() -> None:
+    mask = causal_mask(3, 5, 0, torch.device("cpu"))
+    assert mask.tolist() == [
+        [True, False, False, False, False],
+        [True, True, False, False, False],
+        [True, True, True, False, False],
+    ]
+    shifted = causal_mask(2, 5, 3, torch.device("cpu"))
+    assert shifted.tolist() == [[True] * 4 + [False], [True] * 5]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("fused", [True, False])
+def test_changing_a_token_never_changes_earlier_logits(
+    make_config, variant: str, fused: bool
+) -> None:
+    model = build(make_config, variant=variant, bottleneck_dim=8, fused_attention=fused)
+    generator = torch.Generator().manual_seed(1)
+    idx = torch.randint(2, 24, (2, 32), generator=generator)
+    with torch.no_grad():
+        base, _ = model(idx)
+        for t in (0, 1, 5, 7, 8, 12, 20, 31):
+            changed = idx.clone()
+            changed[:, t] = (changed[:, t] - 2 + 1) % 22 + 2
+            logits, _ = model(changed)
+            torch.testing.assert_close(logits[:, :t], base[:, :t], atol=0, rtol=0)
+            assert not torch.allclose(logits[:, t], base[:, t])
+
+
+def test_perceiver_positions_past_the_bottleneck_do_not_reach_the_latents(make_config) -> None:
+    """Inputs at positions >= bottleneck_dim influence only their own position's prediction."""
+    model = build(make_config, variant="perceiver", bottleneck_dim=8)
+    idx = torch.randint(2, 24, (1, 32), generator=torch.Generator().manual_seed(2))
+    changed = idx.clone()
+    changed[0, 12] = 2 if idx[0, 12] != 2 else 3
+    with torch.no_grad():
+        a, _ = model(idx)
+        b, _ = model(changed)
+    torch.testing.assert_close(a[:, 13:], b[:, 13:], atol=0, rtol=0)
+    assert not torch.allclose(a[:, 12], b[:, 12])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_loss_ignores_pad_targets(make_config, variant: str) -> None:
+    model = build(make_config, variant=variant)
+    idx = torch.randint(2, 24, (2, 16), generator=torch.Generator().manual_seed(3))
+    targets = torch.full_like(idx, PAD_ID)
+    targets[1, 6] = 5
+    logits, loss = model(idx, targets)
+    expected = F.cross_entropy(logits[1, 6][None], torch.tensor([5]))
+    torch.testing.assert_close(loss, expected)
+    # several targets: the mean over the non-pad positions only
+    targets[0, 2] = 7
+    logits, loss = model(idx, targets)
+    manual = (
+        F.cross_entropy(logits[1, 6][None], torch.tensor([5]))
+        + F.cross_entropy(logits[0, 2][None], torch.tensor([7]))
+    ) / 2
+    torch.testing.assert_close(loss, manual)
+    _, no_loss = model(idx)
+    assert no_loss is None
+
+
+def test_sequence_longer_than_context_is_refused(make_config) -> None:
+    model = build(make_config, block_size=16)
+    with pytest.raises(ValueError, match="block_size"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    "overrides, fragments",
+    [
+        ({"variant": "mamba"}, ["mamba", "vanilla", "perceiver"]),
+        ({"variant": "perceiver", "bottleneck_dim": 33}, ["bottleneck_dim", "block_size=32", "33"]),
+        (
+            {"variant": "perceiver", "bottleneck_dim": 0},
+            ["bottleneck_dim", "[1, block_size=32]", "0"],
+        ),
+        ({"n_embd": 30, "n_head": 4}, ["n_embd", "30", "n_head", "4", "divisible"]),
+        ({"variant": "perceiver", "n_layer": 1}, ["n_layer", "2"]),
+        ({"vocab_size": 0}, ["vocab_size"]),
+    ],
+)
+def test_config_validation(make_config, overrides: dict, fragments: list[str]) -> None:
+    with pytest.raises(ValueError) as info:
+        make_config(**overrides)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_bottleneck_dim_is_ignored_by_vanilla(make_config) -> None:
+    config = make_config(variant="vanilla", bottleneck_dim=1000)
+    assert GPT(config).num_parameters() > 0
+
+
+def test_initialisation() -> None:
+    torch.manual_seed(0)
+    model = GPT(
+        GPTConfig(
+            vocab_size=64, block_size=32, n_layer=2, n_head=4, n_embd=128, variant="perceiver"
+        )
+    )
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 2 * (4 + 2) + 1  # down and up blocks, then the head
+    weights = torch.cat([m.weight.flatten() for m in linears])
+    assert abs(weights.std().item() - 0.02) < 0.001
+    assert abs(weights.mean().item()) < 0.001
+    for m in linears:
+        assert abs(m.weight.std().item() - 0.02) < 0.002
+        if m.bias is not None:
+            assert torch.count_nonzero(m.bias) == 0
+    assert model.head.bias is None
+    assert abs(model.tok_emb.weight.std().item() - 0.02) < 0.002
+    norms = [m for m in model.modules() if isinstance(m, nn.LayerNorm)]
+    assert len(norms) == 2 * 2 + 1
+    for m in norms:
+        assert torch.all(m.weight == 1) and torch.all(m.bias == 0)
+    assert model.pos_emb.shape == (1, 32, 128)
+    assert torch.count_nonzero(model.pos_emb) == 0
+    assert model.down.C.shape == (1, 32, 128)
+    assert model.down.C.std().item() > 0
+
+
+def test_config_architecture_omits_runtime_switches(make_config) -> None:
+    config = make_config(fused_attention=False, attn_pdrop=0.3)
+    arch = config.architecture()
+    assert "fused_attention" not in arch and "attn_pdrop" not in arch
+    assert arch["variant"] == "vanilla" and arch["n_embd"] == 16
+    assert GPTConfig(**config.to_dict()) == config
