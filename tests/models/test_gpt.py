@@ -34,8 +34,13 @@ def build(make_config: Callable[..., GPTConfig], seed: int = 0, **overrides) -> 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("length", [3, 8, 20, 32])
-def test_fused_and_explicit_attention_agree(make_config, variant: str, length: int) -> None:
+@pytest.mark.parametrize("init", ["standard", "large"])
+def test_fused_and_explicit_attention_agree(
+    make_config, sensitive, variant: str, length: int, init: str
+) -> None:
     fused = build(make_config, variant=variant, n_layer=3, bottleneck_dim=8)
+    if init == "large":  # peaked attention, so a wrong mask could not hide behind uniform weights
+        fused = sensitive(fused)
     plain = GPT(
         make_config(variant=variant, n_layer=3, bottleneck_dim=8, fused_attention=False)
     ).eval()
@@ -49,8 +54,9 @@ def test_fused_and_explicit_attention_agree(make_config, variant: str, length: i
         fused.set_fused_attention(False)
         c, _ = fused(idx)
     assert a.shape == (3, length, 24)
-    torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
-    torch.testing.assert_close(a, c, atol=1e-5, rtol=0)
+    rtol = 0 if init == "standard" else 1e-5
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=rtol)
+    torch.testing.assert_close(a, c, atol=1e-5, rtol=rtol)
 
 
 @pytest.mark.parametrize("fused", [True, False])
@@ -79,33 +85,30 @@ def test_causal_mask_is_upper_left_aligned() -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("init", ["standard", "large"])
 def test_changing_a_token_never_changes_earlier_logits(
-    make_config, variant: str, fused: bool
+    make_config, sensitive, variant: str, fused: bool, init: str
 ) -> None:
     model = build(make_config, variant=variant, bottleneck_dim=8, fused_attention=fused)
-    generator = torch.Generator().manual_seed(1)
-    idx = torch.randint(2, 24, (2, 32), generator=generator)
+    if init == "large":
+        model = sensitive(model)
+    idx = torch.randint(2, 24, (2, 32), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         base, _ = model(idx)
         for t in (0, 1, 5, 7, 8, 12, 20, 31):
             changed = idx.clone()
             changed[:, t] = (changed[:, t] - 2 + 1) % 22 + 2
             logits, _ = model(changed)
-            torch.testing.assert_close(logits[:, :t], base[:, :t], atol=0, rtol=0)
+            assert torch.equal(logits[:, :t], base[:, :t]), f"token {t} changed earlier logits"
             assert not torch.allclose(logits[:, t], base[:, t])
-
-
-def test_perceiver_positions_past_the_bottleneck_do_not_reach_the_latents(make_config) -> None:
-    """Inputs at positions >= bottleneck_dim influence only their own position's prediction."""
-    model = build(make_config, variant="perceiver", bottleneck_dim=8)
-    idx = torch.randint(2, 24, (1, 32), generator=torch.Generator().manual_seed(2))
-    changed = idx.clone()
-    changed[0, 12] = 2 if idx[0, 12] != 2 else 3
-    with torch.no_grad():
-        a, _ = model(idx)
-        b, _ = model(changed)
-    torch.testing.assert_close(a[:, 13:], b[:, 13:], atol=0, rtol=0)
-    assert not torch.allclose(a[:, 12], b[:, 12])
+            if init == "standard" or t == 31:
+                continue
+            # with weights large enough to see every dependency: where does the change reach?
+            reached = (logits[:, t + 1 :] - base[:, t + 1 :]).abs().amax(dim=(0, 2)) > 1e-3
+            if variant == "vanilla" or t < 8:
+                assert reached.all(), f"token {t} does not reach all later positions"
+            else:  # past the bottleneck an input reaches no latent, only its own position
+                assert torch.equal(logits[:, t + 1 :], base[:, t + 1 :])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -195,3 +198,16 @@ def test_config_architecture_omits_runtime_switches(make_config) -> None:
     assert "fused_attention" not in arch and "attn_pdrop" not in arch
     assert arch["variant"] == "vanilla" and arch["n_embd"] == 16
     assert GPTConfig(**config.to_dict()) == config
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("length", [3, 8, 32])
+def test_fused_and_explicit_attention_agree_on_cuda(make_config, variant: str, length: int) -> None:
+    fused = build(make_config, variant=variant, n_layer=3, bottleneck_dim=8).cuda()
+    idx = torch.randint(0, 24, (3, length), generator=torch.Generator().manual_seed(length)).cuda()
+    with torch.no_grad():
+        a, _ = fused(idx)
+        fused.set_fused_attention(False)
+        b, _ = fused(idx)
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=0)
