@@ -73,6 +73,7 @@ def optim_config(section: DictConfig, n_examples: int, block_size: int) -> Optim
         learning_rate=section.learning_rate, betas=tuple(section.betas), weight_decay=section.weight_decay,
         decay_scope=section.decay_scope, warmup_tokens=section.warmup_tokens,
         final_tokens=int(section.decay_epochs * n_examples * block_size), min_lr_ratio=section.min_lr_ratio,
+        clamp_after_decay=bool(section.clamp_after_decay),
         fused=torch.cuda.is_available(),
     )
 

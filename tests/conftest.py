@@ -80,7 +80,7 @@ def make_config() -> Callable[..., GPTConfig]:
     return factory
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sensitive() -> Callable[[nn.Module], nn.Module]:
     """Re-draw a model's weights larger (std 0.3) and put it in eval mode.
 

@@ -91,11 +91,6 @@ def test_text_is_utf8_with_unix_newlines(tmp_path: Path) -> None:
     assert path.read_bytes() == "é\nline\n".encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="atomic_path keeps tempfile.mkstemp's 0600 mode, so published outputs are not readable by "
-    "group/others as files created with open() under the usual umask are",
-)
 def test_published_files_get_the_usual_permissions(tmp_path: Path) -> None:
     old_umask = os.umask(0o022)
     try:

@@ -243,11 +243,6 @@ def test_batched_path_on_arbitrary_text(text: str, block_size: int, seed: int) -
         assert len(s.span) >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CharCorruptionDataset creates its random.Random once in the main process; every "
-    "DataLoader worker gets a copy of the same state, so all workers draw identical corruptions",
-)
 def test_dataloader_workers_draw_independent_corruptions(
     letters_vocab: Vocabulary, document: str
 ) -> None:

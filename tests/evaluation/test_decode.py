@@ -47,11 +47,14 @@ def qa_questions(tiny_questions: list[Question]) -> list[Question]:
 
 
 @pytest.fixture(scope="module")
-def random_models(tiny_vocab: Vocabulary) -> dict[str, GPT]:
+def random_models(tiny_vocab: Vocabulary, sensitive) -> dict[str, GPT]:
+    """Untrained models: at the standard initialisation and with large weights, whose greedy
+    answers depend on every input the architecture lets them see."""
     models = {}
     for i, variant in enumerate(VARIANTS):
         torch.manual_seed(i)
         models[variant] = GPT(config(tiny_vocab, variant, dropout=0.1)).eval()
+        models[f"{variant}-large"] = sensitive(GPT(config(tiny_vocab, variant, dropout=0.1)))
     return models
 
 
@@ -100,7 +103,7 @@ def check_same_answers(model: GPT, prompts: list[list[int]], max_new: int) -> li
     return batched
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", [*VARIANTS, "vanilla-large", "perceiver-large"])
 @pytest.mark.parametrize("max_new", [1, 7, 32])
 def test_batched_equals_plain_on_random_model(
     random_models, tiny_vocab, qa_questions, variant: str, max_new: int

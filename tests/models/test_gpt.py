@@ -160,8 +160,9 @@ def test_config_validation(make_config, overrides: dict, fragments: list[str]) -
 
 
 def test_bottleneck_dim_is_ignored_by_vanilla(make_config) -> None:
-    config = make_config(variant="vanilla", bottleneck_dim=1000)
-    assert GPT(config).num_parameters() > 0
+    wide = GPT(make_config(variant="vanilla", bottleneck_dim=1000))
+    assert wide.num_parameters() == GPT(make_config(variant="vanilla")).num_parameters()
+    assert not hasattr(wide, "down") and not hasattr(wide, "up")
 
 
 def test_initialisation() -> None:

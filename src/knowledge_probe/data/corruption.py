@@ -43,7 +43,14 @@ class CharCorruptionDataset(Dataset):
             raise ValueError(f"block_size must be at least 8, got {block_size}")
         self.docs = [vocab.encode(d) for d in documents]
         self.vocab, self.block_size = vocab, block_size
-        self.rng = rng or random.Random(torch.initial_seed())
+        self._rng, self._rng_seed = rng, None
+
+    @property
+    def rng(self) -> random.Random:
+        """Seeded from torch's per-process seed, so each DataLoader worker draws its own spans."""
+        if self._rng is None or self._rng_seed not in (None, torch.initial_seed()):
+            self._rng, self._rng_seed = random.Random(torch.initial_seed()), torch.initial_seed()
+        return self._rng
 
     def __len__(self) -> int:
         return len(self.docs)

@@ -38,13 +38,18 @@ class LanguageModelModule(pl.LightningModule):
                 f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
                 "lower the learning rate or check the data; the last good checkpoint is kept"
             )
-        tokens = y.numel() * self.trainer.world_size
-        self.tokens_seen += tokens
-        lr = self.optim.learning_rate * lr_multiplier(
-            self.tokens_seen, self.optim.warmup_tokens, self.optim.final_tokens, self.optim.min_lr_ratio
-        )
+        # As the reference: the rate for this step comes from the tokens of the steps before
+        # (the first step runs at the full rate), and every target position counts, pads included.
+        lr = self.optim.learning_rate
+        if self.tokens_seen:
+            lr *= lr_multiplier(
+                self.tokens_seen, self.optim.warmup_tokens, self.optim.final_tokens,
+                self.optim.min_lr_ratio, self.optim.clamp_after_decay,
+            )
         for group in self.optimizers().param_groups:
             group["lr"] = lr
+        tokens = y.numel() * self.trainer.world_size
+        self.tokens_seen += tokens
         now = time.perf_counter()
         metrics = {"loss": loss.detach(), "lr": lr, "tokens": float(self.tokens_seen)}
         if self._last_step_time is not None:

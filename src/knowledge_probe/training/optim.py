@@ -24,6 +24,9 @@ class OptimConfig:
     warmup_tokens: int = 10240
     final_tokens: int = 1
     min_lr_ratio: float = 0.1
+    # True: flat at the floor after final_tokens. False: the reference code's formula, whose
+    # cosine keeps going (at the floor from 0.8x to 1.2x final_tokens, back to full at 2x).
+    clamp_after_decay: bool = True
     fused: bool = False
 
     def __post_init__(self) -> None:
@@ -33,15 +36,21 @@ class OptimConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
 
 
-def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int, floor: float = 0.1) -> float:
-    """Linear warm-up, then cosine decay to `floor` by `final_tokens`, flat after that."""
+def lr_multiplier(
+    tokens: int, warmup_tokens: int, final_tokens: int, floor: float = 0.1, clamp: bool = True
+) -> float:
+    """Linear warm-up, then cosine decay to `floor` by `final_tokens` (flat after it if `clamp`)."""
     if tokens < warmup_tokens:
         return tokens / max(1, warmup_tokens)
-    progress = min(1.0, (tokens - warmup_tokens) / max(1, final_tokens - warmup_tokens))
+    progress = (tokens - warmup_tokens) / max(1, final_tokens - warmup_tokens)
+    if clamp:
+        progress = min(1.0, progress)
     return max(floor, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def parameter_groups(model: nn.Module, scope: str, weight_decay: float) -> list[dict]:
+    if scope not in DECAY_SCOPES:
+        raise ValueError(f"unknown decay scope {scope!r}; allowed: {', '.join(DECAY_SCOPES)}")
     decay, no_decay = [], []
     matmul_weights = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear)}
     for name, param in model.named_parameters():
