@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.pipeline.conftest import run
+from tests.wandb_records import run_contents
 
 pytestmark = pytest.mark.slow
 
@@ -37,15 +38,16 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
     } <= models
     assert "mean dev accuracy" in (sweep / "comparison.md").read_text()
 
-    runs = sorted((repo_copy / "wandb").glob("offline-run-*"))
+    runs = sorted((repo_copy / "wandb").glob("offline-run-*/*.wandb"))
     assert len(runs) == 2
-    for run_dir in runs:
-        files = {p.name for p in run_dir.rglob("*")}
-        assert any(name.endswith(".wandb") for name in files), files
-        config = (run_dir / "files" / "config.yaml").read_text()
-        assert "pretrain" in config and "experiment_name" in config
-        summary = json.loads((run_dir / "files" / "wandb-summary.json").read_text())
-        assert any(k.startswith("dev/") and k.endswith("/accuracy") for k in summary), (
-            summary.keys()
-        )
-        assert any(k.endswith("/tokens_per_sec") for k in summary)
+    for log, variant in zip(runs, ("vanilla", "perceiver"), strict=True):
+        contents = run_contents(log)
+        assert {"seed", "model", "pretrain", "finetune", "evaluate", "experiment_name"} <= contents["config"]
+        assert {f"pretrain_{variant}/loss", f"pretrain_{variant}/lr", f"pretrain_{variant}/tokens_per_sec"} <= contents["history"]
+        assert f"finetune_{variant}_scratch/loss" in contents["history"]
+        assert {f"dev/{variant}-scratch/accuracy", f"dev/{variant}-pretrained/accuracy"} <= contents["summary"]
+        assert {
+            "prepared-data:dataset", f"{variant}-pretrain:model", f"{variant}-pretrained-finetune:model",
+            f"{variant}-pretrained-predictions:predictions",
+        } <= contents["artifacts"]
+        assert any(a.endswith(":run_table") and "dev_predictions" in a for a in contents["artifacts"])
