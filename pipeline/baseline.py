@@ -18,7 +18,9 @@ def run(cfg, tracker=None) -> dict:
         result = {k: v.item() for k, v in metric.compute().items()} | {"place": place}
         write_json(Path(cfg.paths.metrics) / "baseline.json", result)
         tracker.summary({f"baseline/{k}": v for k, v in result.items()})
-        summary.update(place=place, dev=f"{result['correct']}/{result['total']} = {result['accuracy']:.1%}")
+        summary.update(
+            place=place, dev=f"{result['correct']}/{result['total']} = {result['accuracy']:.1%}"
+        )
     return result
 
 

@@ -28,7 +28,9 @@ INITS = ("scratch", "pretrained")
 def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:
     path = Path(path)
     if not path.is_file():
-        sys.exit(f"{path} not found: run stages from the repository root (or `make params` to compose it)")
+        sys.exit(
+            f"{path} not found: run stages from the repository root (or `make params` to compose it)"
+        )
     cfg = OmegaConf.load(path)
     OmegaConf.resolve(cfg)
     return cfg
@@ -65,14 +67,20 @@ def read_prepared(cfg: DictConfig) -> Prepared:
 
 def model_config(cfg: DictConfig, variant: str, vocab_size: int) -> GPTConfig:
     fields = {k: v for k, v in OmegaConf.to_container(cfg.model).items() if k != "variant"}
-    return GPTConfig(vocab_size=vocab_size, variant=variant, fused_attention=bool(cfg.fast), **fields)
+    return GPTConfig(
+        vocab_size=vocab_size, variant=variant, fused_attention=bool(cfg.fast), **fields
+    )
 
 
 def optim_config(section: DictConfig, n_examples: int, block_size: int) -> OptimConfig:
     return OptimConfig(
-        learning_rate=section.learning_rate, betas=tuple(section.betas), weight_decay=section.weight_decay,
-        decay_scope=section.decay_scope, warmup_tokens=section.warmup_tokens,
-        final_tokens=int(section.decay_epochs * n_examples * block_size), min_lr_ratio=section.min_lr_ratio,
+        learning_rate=section.learning_rate,
+        betas=tuple(section.betas),
+        weight_decay=section.weight_decay,
+        decay_scope=section.decay_scope,
+        warmup_tokens=section.warmup_tokens,
+        final_tokens=int(section.decay_epochs * n_examples * block_size),
+        min_lr_ratio=section.min_lr_ratio,
         clamp_after_decay=bool(section.clamp_after_decay),
         fused=torch.cuda.is_available(),
     )
@@ -81,9 +89,14 @@ def optim_config(section: DictConfig, n_examples: int, block_size: int) -> Optim
 def trainer_options(cfg: DictConfig, grad_clip: float) -> dict[str, Any]:
     t = cfg.trainer
     return {
-        "accelerator": t.accelerator, "devices": t.devices, "num_nodes": t.num_nodes, "strategy": t.strategy,
-        "precision": t.precision if cfg.fast else "32-true", "deterministic": t.deterministic,
-        "gradient_clip_val": grad_clip, "enable_progress_bar": True,
+        "accelerator": t.accelerator,
+        "devices": t.devices,
+        "num_nodes": t.num_nodes,
+        "strategy": t.strategy,
+        "precision": t.precision if cfg.fast else "32-true",
+        "deterministic": t.deterministic,
+        "gradient_clip_val": grad_clip,
+        "enable_progress_bar": True,
     }
 
 
@@ -95,10 +108,22 @@ def stage_name(*parts: str) -> str:
     return "-".join(p for p in parts if p)
 
 
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-process (DDP) run, which write nothing."""
+    from pytorch_lightning.utilities import rank_zero_only
+
+    return rank_zero_only.rank == 0
+
+
 def start_stage_tracker(cfg: DictConfig, job_type: str, name: str) -> Tracker:
+    if not is_rank_zero():
+        return Tracker(None)
     return start_tracker(
-        OmegaConf.to_container(cfg.logger), job_type=job_type, name=name,
-        group=str(cfg.logger.get("group") or cfg.experiment_name), config=OmegaConf.to_container(cfg, resolve=True),
+        OmegaConf.to_container(cfg.logger),
+        job_type=job_type,
+        name=name,
+        group=str(cfg.logger.get("group") or cfg.experiment_name),
+        config=OmegaConf.to_container(cfg, resolve=True),
     )
 
 
@@ -121,4 +146,3 @@ def tracked_stage(cfg: DictConfig, job_type: str, name: str, tracker: Tracker | 
         tracker.finish()
     parts = " | ".join(f"{k}: {v}" for k, v in summary.items())
     print(f"[{name}] {time.perf_counter() - start:.1f}s | {parts}", flush=True)
-

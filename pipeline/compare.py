@@ -19,20 +19,32 @@ def compare(sweep_dir: Path) -> list[dict]:
     for path in sorted(sweep_dir.glob("*/reports/summary.json")):
         summary = json.loads(path.read_text(encoding="utf-8"))
         for row in summary["rows"]:
-            groups.setdefault((row["model"], row["init"]), []).append((summary["seed"], row["accuracy"]))
+            groups.setdefault((row["model"], row["init"]), []).append(
+                (summary["seed"], row["accuracy"])
+            )
     table = []
     for (model, init), runs in sorted(groups.items()):
         accuracies = [a for _, a in runs]
-        table.append({
-            "model": model, "init": init, "runs": len(runs), "seeds": sorted({s for s, _ in runs}),
-            "mean": statistics.fmean(accuracies), "std": statistics.stdev(accuracies) if len(runs) > 1 else 0.0,
-            "min": min(accuracies), "max": max(accuracies),
-        })
+        table.append(
+            {
+                "model": model,
+                "init": init,
+                "runs": len(runs),
+                "seeds": sorted({s for s, _ in runs}),
+                "mean": statistics.fmean(accuracies),
+                "std": statistics.stdev(accuracies) if len(runs) > 1 else 0.0,
+                "min": min(accuracies),
+                "max": max(accuracies),
+            }
+        )
     return table
 
 
 def markdown(table: list[dict]) -> str:
-    lines = ["| model | init | runs | seeds | mean dev accuracy | std | min | max |", "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| model | init | runs | seeds | mean dev accuracy | std | min | max |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
     for r in table:
         lines.append(
             f"| {r['model']} | {r['init']} | {r['runs']} | {','.join(map(str, r['seeds']))} | {r['mean']:.1%} | "
@@ -50,4 +62,7 @@ class CompareRuns(Callback):
         write_json(sweep_dir / "comparison.json", table)
         text = markdown(table)
         write_text(sweep_dir / "comparison.md", text)
-        print(f"\nComparison of {sum(r['runs'] for r in table if r['init'] != '-')} job results ({sweep_dir}):\n{text}", flush=True)
+        print(
+            f"\nComparison of {sum(r['runs'] for r in table if r['init'] != '-')} job results ({sweep_dir}):\n{text}",
+            flush=True,
+        )

@@ -20,31 +20,55 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
         data = read_prepared(cfg)
         source = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
         model, _ = load_model(
-            source, config=model_config(cfg, variant, len(data.vocab)), vocab_fingerprint=data.vocab.fingerprint
+            source,
+            config=model_config(cfg, variant, len(data.vocab)),
+            vocab_fingerprint=data.vocab.fingerprint,
         )
         tracker.use_artifact(f"{name}-finetune", "model", source)
-        model.to("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator == "gpu" else "cpu")
-        options = dict(batch_size=cfg.evaluate.batch_size, max_new=cfg.evaluate.max_new, plain=bool(cfg.evaluate.plain))
+        model.to(
+            "cuda" if torch.cuda.is_available() and cfg.trainer.accelerator == "gpu" else "cpu"
+        )
+        options = dict(
+            batch_size=cfg.evaluate.batch_size,
+            max_new=cfg.evaluate.max_new,
+            plain=bool(cfg.evaluate.plain),
+        )
         start = time.perf_counter()
         dev_answers = predict(model, data.vocab, data.dev, **options)
         decode_seconds = time.perf_counter() - start
         test_answers = predict(model, data.vocab, data.test, **options)
         metric = ExactMatch()
         metric.update(dev_answers, [q.place for q in data.dev])
-        result = {k: v.item() for k, v in metric.compute().items()} | {"decode_seconds": round(decode_seconds, 3)}
+        result = {k: v.item() for k, v in metric.compute().items()} | {
+            "decode_seconds": round(decode_seconds, 3)
+        }
         write_json(Path(cfg.paths.metrics) / "eval" / f"{name}.json", result)
         out = Path(cfg.paths.predictions)
-        write_text(out / f"{name}.dev.tsv", "".join(f"{q.name}\t{a}\n" for q, a in zip(data.dev, dev_answers, strict=True)))
-        write_text(out / f"{name}.test.tsv", "".join(f"{q.name}\t{a}\n" for q, a in zip(data.test, test_answers, strict=True)))
+        write_text(
+            out / f"{name}.dev.tsv",
+            "".join(f"{q.name}\t{a}\n" for q, a in zip(data.dev, dev_answers, strict=True)),
+        )
+        write_text(
+            out / f"{name}.test.tsv",
+            "".join(f"{q.name}\t{a}\n" for q, a in zip(data.test, test_answers, strict=True)),
+        )
         tracker.summary({f"dev/{name}/{k}": v for k, v in result.items()})
         tracker.log_table(
-            f"dev_predictions/{name}", ["name", "gold", "prediction", "correct"],
-            [[q.name, q.place, a, a == q.place] for q, a in zip(data.dev, dev_answers, strict=True)],
+            f"dev_predictions/{name}",
+            ["name", "gold", "prediction", "correct"],
+            [
+                [q.name, q.place, a, a == q.place]
+                for q, a in zip(data.dev, dev_answers, strict=True)
+            ],
         )
-        tracker.log_artifact(out / f"{name}.dev.tsv", f"{name}-predictions", "predictions", metadata=result)
+        tracker.log_artifact(
+            out / f"{name}.dev.tsv", f"{name}-predictions", "predictions", metadata=result
+        )
         summary.update(
-            read=str(source), wrote=f"{out}/{name}.{{dev,test}}.tsv",
-            dev=f"{result['correct']}/{result['total']} = {result['accuracy']:.1%}", decode=f"{decode_seconds:.1f}s",
+            read=str(source),
+            wrote=f"{out}/{name}.{{dev,test}}.tsv",
+            dev=f"{result['correct']}/{result['total']} = {result['accuracy']:.1%}",
+            decode=f"{decode_seconds:.1f}s",
         )
     return result
 

@@ -29,7 +29,9 @@ def run_chain(cfg: DictConfig, output_dir: Path) -> dict:
         cfg.paths[key] = str(output_dir / Path(cfg.paths[key]).name)
     variant = cfg.model.variant
     quiet_libraries()
-    tracker = start_stage_tracker(cfg, "experiment", f"{cfg.experiment_name}-{variant}-seed{cfg.seed}")
+    tracker = start_stage_tracker(
+        cfg, "experiment", f"{cfg.experiment_name}-{variant}-seed{cfg.seed}"
+    )
     try:
         prepare.run(cfg, tracker)
         baseline.run(cfg, tracker)

@@ -24,19 +24,36 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
         else:
             model, epochs = GPT(config), cfg.finetune.epochs_scratch
         datamodule = FinetuneDataModule(
-            data.train, data.vocab, config.block_size, cfg.finetune.batch_size,
-            shuffle=bool(cfg.finetune.shuffle), num_workers=cfg.trainer.num_workers,
+            data.train,
+            data.vocab,
+            config.block_size,
+            cfg.finetune.batch_size,
+            shuffle=bool(cfg.finetune.shuffle),
+            num_workers=cfg.trainer.num_workers,
         )
         metrics = train_and_record(
-            cfg, cfg.finetune, model, datamodule, epochs, tracker,
-            Path(cfg.paths.plots) / "finetune" / f"{name}.csv", Path(cfg.paths.metrics) / "finetune" / f"{name}.json",
+            cfg,
+            cfg.finetune,
+            model,
+            datamodule,
+            epochs,
+            tracker,
+            Path(cfg.paths.plots) / "finetune" / f"{name}.csv",
+            Path(cfg.paths.metrics) / "finetune" / f"{name}.json",
             f"finetune_{variant}_{init}",
         )
         checkpoint = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
-        save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "finetune", "init": init, **metrics})
+        save_model(
+            checkpoint,
+            model,
+            data.vocab.fingerprint,
+            {"stage": "finetune", "init": init, **metrics},
+        )
         tracker.log_artifact(checkpoint, f"{name}-finetune", "model", metadata=metrics)
         summary.update(
-            read=f"{len(data.train)} questions", wrote=str(checkpoint), epochs=str(epochs),
+            read=f"{len(data.train)} questions",
+            wrote=str(checkpoint),
+            epochs=str(epochs),
             loss=f"{metrics['final_loss']:.3f}",
         )
     return metrics

@@ -18,13 +18,17 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
     if data_cfg.source == "synthetic":
         spec = SyntheticSpec(**{k: data_cfg[k] for k in SyntheticSpec.__dataclass_fields__})
         written = generate(spec).write(scratch)
-        return {role: Path(written[role]) for role in FILE_NAMES} | {"people": Path(written["people"])}
+        return {role: Path(written[role]) for role in FILE_NAMES} | {
+            "people": Path(written["people"])
+        }
     if data_cfg.source == "cs224n":
         try:
             return locate(data_cfg.path, scratch)
         except DataSourceError as err:
             raise SystemExit(f"prepare: {err}") from None
-    raise SystemExit(f"prepare: unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n")
+    raise SystemExit(
+        f"prepare: unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n"
+    )
 
 
 def statistics(corpus, train, dev, test, vocab, block_size: int) -> dict:
@@ -39,15 +43,24 @@ def statistics(corpus, train, dev, test, vocab, block_size: int) -> dict:
         in_bio += q.place in bio
         in_window += q.place in bio[:window]
     return {
-        "documents": len(corpus), "characters": sum(map(len, corpus)), "vocab_size": len(vocab),
-        "vocab_fingerprint": vocab.fingerprint, "train": len(train), "dev": len(dev), "test": len(test),
-        "dev_answer_in_bio": in_bio, "dev_answer_in_pretrain_window": in_window,
+        "documents": len(corpus),
+        "characters": sum(map(len, corpus)),
+        "vocab_size": len(vocab),
+        "vocab_fingerprint": vocab.fingerprint,
+        "train": len(train),
+        "dev": len(dev),
+        "test": len(test),
+        "dev_answer_in_bio": in_bio,
+        "dev_answer_in_pretrain_window": in_window,
     }
 
 
 def run(cfg, tracker=None) -> dict:
     out = Path(cfg.paths.prepared)
-    with tracked_stage(cfg, "prepare", "prepare", tracker) as (tracker, summary), tempfile.TemporaryDirectory() as tmp:
+    with (
+        tracked_stage(cfg, "prepare", "prepare", tracker) as (tracker, summary),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         files = source_files(cfg.data, Path(tmp))
         corpus = read_corpus(files["corpus"])
         train, dev = read_questions(files["train"]), read_questions(files["dev"])
@@ -56,7 +69,9 @@ def run(cfg, tracker=None) -> dict:
         for split, questions in (("train", train), ("dev", dev), ("test", test)):
             unknown = set().union(*(vocab.missing(q.question + (q.place or "")) for q in questions))
             if unknown:
-                raise SystemExit(f"prepare: {files[split]} uses characters absent from the corpus: {sorted(unknown)}")
+                raise SystemExit(
+                    f"prepare: {files[split]} uses characters absent from the corpus: {sorted(unknown)}"
+                )
         out.mkdir(parents=True, exist_ok=True)
         vocab.save(out / "vocab.json")
         write_text(out / "corpus.txt", "\n".join(corpus) + "\n")
@@ -70,8 +85,10 @@ def run(cfg, tracker=None) -> dict:
         tracker.summary({f"data/{k}": v for k, v in stats.items()})
         tracker.log_artifact(out, "prepared-data", "dataset", metadata=stats)
         summary.update(
-            source=cfg.data.source, read=f"{len(corpus)} bios, {len(train)}/{len(dev)}/{len(test)} questions",
-            wrote=str(out), vocab=f"{len(vocab)} symbols ({vocab.fingerprint})",
+            source=cfg.data.source,
+            read=f"{len(corpus)} bios, {len(train)}/{len(dev)}/{len(test)} questions",
+            wrote=str(out),
+            vocab=f"{len(vocab)} symbols ({vocab.fingerprint})",
         )
     return stats
 

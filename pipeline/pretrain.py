@@ -17,20 +17,34 @@ def run(cfg, variant: str, tracker=None) -> dict:
         tracker.use_artifact("prepared-data", "dataset", cfg.paths.prepared)
         model = GPT(model_config(cfg, variant, len(data.vocab)))
         datamodule = PretrainDataModule(
-            data.corpus, data.vocab, model.config.block_size, cfg.pretrain.batch_size,
-            fast=bool(cfg.fast), shuffle=bool(cfg.pretrain.shuffle), num_workers=cfg.trainer.num_workers,
+            data.corpus,
+            data.vocab,
+            model.config.block_size,
+            cfg.pretrain.batch_size,
+            fast=bool(cfg.fast),
+            shuffle=bool(cfg.pretrain.shuffle),
+            num_workers=cfg.trainer.num_workers,
         )
         metrics = train_and_record(
-            cfg, cfg.pretrain, model, datamodule, cfg.pretrain.epochs, tracker,
+            cfg,
+            cfg.pretrain,
+            model,
+            datamodule,
+            cfg.pretrain.epochs,
+            tracker,
             Path(cfg.paths.plots) / "pretrain" / f"{variant}.csv",
-            Path(cfg.paths.metrics) / "pretrain" / f"{variant}.json", f"pretrain_{variant}",
+            Path(cfg.paths.metrics) / "pretrain" / f"{variant}.json",
+            f"pretrain_{variant}",
         )
         checkpoint = Path(cfg.paths.models) / variant / "pretrain.ckpt"
         save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "pretrain", **metrics})
         tracker.log_artifact(checkpoint, f"{variant}-pretrain", "model", metadata=metrics)
         summary.update(
-            read=f"{len(data.corpus)} bios", wrote=str(checkpoint), params=f"{metrics['parameters']:,}",
-            loss=f"{metrics['final_loss']:.3f}", speed=f"{metrics['tokens_per_sec']:.0f} tok/s",
+            read=f"{len(data.corpus)} bios",
+            wrote=str(checkpoint),
+            params=f"{metrics['parameters']:,}",
+            loss=f"{metrics['final_loss']:.3f}",
+            speed=f"{metrics['tokens_per_sec']:.0f} tok/s",
         )
     return metrics
 

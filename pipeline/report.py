@@ -30,20 +30,37 @@ def collect(metrics_dir: Path) -> list[dict]:
             finetune = _read_json(metrics_dir / "finetune" / f"{name}.json")
             if not evaluation:
                 continue
-            seconds = finetune.get("seconds", 0.0) + (pretrain.get("seconds", 0.0) if init == "pretrained" else 0.0)
-            rows.append({
-                "model": variant, "init": init, "accuracy": evaluation["accuracy"],
-                "correct": evaluation["correct"], "total": evaluation["total"],
-                "parameters": finetune.get("parameters"), "train_seconds": round(seconds, 1),
-                "tokens_per_sec": (pretrain if init == "pretrained" else finetune).get("tokens_per_sec"),
-            })
+            seconds = finetune.get("seconds", 0.0) + (
+                pretrain.get("seconds", 0.0) if init == "pretrained" else 0.0
+            )
+            rows.append(
+                {
+                    "model": variant,
+                    "init": init,
+                    "accuracy": evaluation["accuracy"],
+                    "correct": evaluation["correct"],
+                    "total": evaluation["total"],
+                    "parameters": finetune.get("parameters"),
+                    "train_seconds": round(seconds, 1),
+                    "tokens_per_sec": (pretrain if init == "pretrained" else finetune).get(
+                        "tokens_per_sec"
+                    ),
+                }
+            )
     baseline = _read_json(metrics_dir / "baseline.json")
     if baseline:
-        rows.append({
-            "model": f"majority ({baseline['place']})", "init": "-", "accuracy": baseline["accuracy"],
-            "correct": baseline["correct"], "total": baseline["total"], "parameters": 0,
-            "train_seconds": 0.0, "tokens_per_sec": None,
-        })
+        rows.append(
+            {
+                "model": f"majority ({baseline['place']})",
+                "init": "-",
+                "accuracy": baseline["accuracy"],
+                "correct": baseline["correct"],
+                "total": baseline["total"],
+                "parameters": 0,
+                "train_seconds": 0.0,
+                "tokens_per_sec": None,
+            }
+        )
     return rows
 
 
@@ -83,7 +100,11 @@ def plot_curves(plots_dir: Path, target: Path) -> None:
 def plot_accuracy(rows: list[dict], target: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     labels = [f"{r['model']}\n{r['init']}" for r in rows]
-    ax.bar(labels, [100 * r["accuracy"] for r in rows], color=["C0", "C1", "C2", "C3", "C7"][: len(rows)])
+    ax.bar(
+        labels,
+        [100 * r["accuracy"] for r in rows],
+        color=["C0", "C1", "C2", "C3", "C7"][: len(rows)],
+    )
     ax.set(ylabel="dev accuracy (%)", title="Exact-match accuracy on dev")
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
@@ -96,16 +117,27 @@ def run(cfg, tracker=None) -> list[dict]:
     with tracked_stage(cfg, "report", "report", tracker) as (tracker, summary):
         rows = collect(Path(cfg.paths.metrics))
         data = _read_json(Path(cfg.paths.metrics) / "data.json")
-        write_json(out / "summary.json", {"experiment": cfg.experiment_name, "seed": cfg.seed, "data": data, "rows": rows})
+        write_json(
+            out / "summary.json",
+            {"experiment": cfg.experiment_name, "seed": cfg.seed, "data": data, "rows": rows},
+        )
         table = markdown(rows)
-        write_text(out / "summary.md", f"# {cfg.experiment_name} (seed {cfg.seed}, data {cfg.data.source})\n\n{table}")
+        write_text(
+            out / "summary.md",
+            f"# {cfg.experiment_name} (seed {cfg.seed}, data {cfg.data.source})\n\n{table}",
+        )
         plot_curves(Path(cfg.paths.plots), out / "loss_curves.png")
         plot_accuracy(rows, out / "accuracy.png")
-        tracker.log_table("summary", list(rows[0]) if rows else [], [list(r.values()) for r in rows])
+        tracker.log_table(
+            "summary", list(rows[0]) if rows else [], [list(r.values()) for r in rows]
+        )
         tracker.log_artifact(out, "report", "report")
         print(table, end="")
         best = max((r for r in rows if r["init"] != "-"), key=lambda r: r["accuracy"], default=None)
-        summary.update(wrote=f"{out}/summary.{{json,md}}, plots", best=f"{best['model']}-{best['init']} {best['accuracy']:.1%}" if best else "none")
+        summary.update(
+            wrote=f"{out}/summary.{{json,md}}, plots",
+            best=f"{best['model']}-{best['init']} {best['accuracy']:.1%}" if best else "none",
+        )
     return rows
 
 

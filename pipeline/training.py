@@ -10,24 +10,43 @@ from knowledge_probe.io import write_json
 from knowledge_probe.models import GPT
 from knowledge_probe.tracking import Tracker
 from knowledge_probe.training import CurveRecorder, fit
-from pipeline.common import optim_config, trainer_options
+from pipeline.common import is_rank_zero, optim_config, trainer_options
 
 
 def train_and_record(
-    cfg: DictConfig, section: DictConfig, model: GPT, datamodule, epochs: int, tracker: Tracker,
-    curve_path: Path, metrics_path: Path, prefix: str,
+    cfg: DictConfig,
+    section: DictConfig,
+    model: GPT,
+    datamodule,
+    epochs: int,
+    tracker: Tracker,
+    curve_path: Path,
+    metrics_path: Path,
+    prefix: str,
 ) -> dict:
     """Train in place; write the loss curve (CSV) and a metrics JSON; return the metrics."""
     curves = CurveRecorder(prefix)
     result = fit(
-        model, datamodule, optim_config(section, len(datamodule), model.config.block_size),
-        max_epochs=epochs, trainer_options=trainer_options(cfg, section.grad_clip),
-        logger=tracker.lightning_logger(), callbacks=[curves], prefix=prefix,
+        model,
+        datamodule,
+        optim_config(section, len(datamodule), model.config.block_size),
+        max_epochs=epochs,
+        trainer_options=trainer_options(cfg, section.grad_clip),
+        logger=tracker.lightning_logger(),
+        callbacks=[curves],
+        prefix=prefix,
+        trim_padding=bool(cfg.fast),
     )
+    if not is_rank_zero():  # the other DDP processes trained alongside; rank 0 writes the outputs
+        raise SystemExit(0)
     curves.write(curve_path)
     metrics = {
-        "epochs": epochs, "steps": result.steps, "tokens": result.tokens, "seconds": round(result.seconds, 2),
-        "tokens_per_sec": round(result.tokens_per_sec, 1), "final_loss": round(result.final_loss, 5),
+        "epochs": epochs,
+        "steps": result.steps,
+        "tokens": result.tokens,
+        "seconds": round(result.seconds, 2),
+        "tokens_per_sec": round(result.tokens_per_sec, 1),
+        "final_loss": round(result.final_loss, 5),
         "parameters": model.num_parameters(),
     }
     write_json(metrics_path, metrics)

@@ -40,7 +40,12 @@ def records(path: str | Path) -> list[wandb_internal_pb2.Record]:
 
 def run_contents(path: str | Path) -> dict[str, set[str]]:
     """Keys of the config, history and summary, and the artifacts (name:type) logged in one run."""
-    found: dict[str, set[str]] = {"config": set(), "history": set(), "summary": set(), "artifacts": set()}
+    found: dict[str, set[str]] = {
+        "config": set(),
+        "history": set(),
+        "summary": set(),
+        "artifacts": set(),
+    }
     for record in records(path):
         kind = record.WhichOneof("record_type")
         if kind == "run":
@@ -48,9 +53,13 @@ def run_contents(path: str | Path) -> dict[str, set[str]]:
         elif kind == "config":
             found["config"] |= {item.key for item in record.config.update}
         elif kind == "history":
-            found["history"] |= {item.key or "/".join(item.nested_key) for item in record.history.item}
+            found["history"] |= {
+                item.key or "/".join(item.nested_key) for item in record.history.item
+            }
         elif kind == "summary":
-            found["summary"] |= {item.key or "/".join(item.nested_key) for item in record.summary.update}
+            found["summary"] |= {
+                item.key or "/".join(item.nested_key) for item in record.summary.update
+            }
         elif kind == "artifact":
             found["artifacts"].add(f"{record.artifact.name}:{record.artifact.type}")
     return found

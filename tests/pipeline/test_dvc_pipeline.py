@@ -42,7 +42,9 @@ def test_smoke_repro_writes_every_metric_then_is_a_noop(repo_copy):
         assert pre["parameters"] > 0 and pre["tokens_per_sec"] > 0
     summary = json.loads((repo_copy / "reports" / "summary.json").read_text())
     assert len(summary["rows"]) == 5
-    assert (repo_copy / "reports" / "summary.md").read_text().count("\n| ") == 7  # header, rule, five rows
+    assert (repo_copy / "reports" / "summary.md").read_text().count(
+        "\n| "
+    ) == 7  # header, rule, five rows
 
     start = time.perf_counter()
     again = run(["dvc", "repro"], repo_copy)

@@ -42,12 +42,25 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
     assert len(runs) == 2
     for log, variant in zip(runs, ("vanilla", "perceiver"), strict=True):
         contents = run_contents(log)
-        assert {"seed", "model", "pretrain", "finetune", "evaluate", "experiment_name"} <= contents["config"]
-        assert {f"pretrain_{variant}/loss", f"pretrain_{variant}/lr", f"pretrain_{variant}/tokens_per_sec"} <= contents["history"]
-        assert f"finetune_{variant}_scratch/loss" in contents["history"]
-        assert {f"dev/{variant}-scratch/accuracy", f"dev/{variant}-pretrained/accuracy"} <= contents["summary"]
+        assert {"seed", "model", "pretrain", "finetune", "evaluate", "experiment_name"} <= contents[
+            "config"
+        ]
         assert {
-            "prepared-data:dataset", f"{variant}-pretrain:model", f"{variant}-pretrained-finetune:model",
+            f"pretrain_{variant}/loss",
+            f"pretrain_{variant}/lr",
+            f"pretrain_{variant}/tokens_per_sec",
+        } <= contents["history"]
+        assert f"finetune_{variant}_scratch/loss" in contents["history"]
+        assert {
+            f"dev/{variant}-scratch/accuracy",
+            f"dev/{variant}-pretrained/accuracy",
+        } <= contents["summary"]
+        assert {
+            "prepared-data:dataset",
+            f"{variant}-pretrain:model",
+            f"{variant}-pretrained-finetune:model",
             f"{variant}-pretrained-predictions:predictions",
         } <= contents["artifacts"]
-        assert any(a.endswith(":run_table") and "dev_predictions" in a for a in contents["artifacts"])
+        assert any(
+            a.endswith(":run_table") and "dev_predictions" in a for a in contents["artifacts"]
+        )

@@ -20,10 +20,16 @@ def max_truncation(block_size: int) -> int:
     return int(block_size * 7 / 8)
 
 
-def corrupt(doc: list[int], trunc_len: int, span_len: int, start: int, block_size: int) -> list[int]:
+def corrupt(
+    doc: list[int], trunc_len: int, span_len: int, start: int, block_size: int
+) -> list[int]:
     """Build one corrupted sequence (length block+1) from explicit random draws."""
     truncated = doc[:trunc_len]
-    prefix, span, suffix = truncated[:start], truncated[start : start + span_len], truncated[start + span_len :]
+    prefix, span, suffix = (
+        truncated[:start],
+        truncated[start : start + span_len],
+        truncated[start + span_len :],
+    )
     seq = prefix + [MASK_ID] + suffix + [MASK_ID] + span
     return seq + [PAD_ID] * (block_size + 1 - len(seq))
 
@@ -38,7 +44,13 @@ def draw_span(length: int, rng: random.Random) -> tuple[int, int]:
 class CharCorruptionDataset(Dataset):
     """The plain path: one example at a time in Python, as the reference does."""
 
-    def __init__(self, documents: list[str], vocab: Vocabulary, block_size: int, rng: random.Random | None = None):
+    def __init__(
+        self,
+        documents: list[str],
+        vocab: Vocabulary,
+        block_size: int,
+        rng: random.Random | None = None,
+    ):
         if block_size < 8:
             raise ValueError(f"block_size must be at least 8, got {block_size}")
         self.docs = [vocab.encode(d) for d in documents]
@@ -60,13 +72,19 @@ class CharCorruptionDataset(Dataset):
         trunc_len = self.rng.randint(4, max_truncation(self.block_size))
         length = min(trunc_len, len(doc))
         span_len, start = draw_span(length, self.rng)
-        seq = torch.tensor(corrupt(doc, trunc_len, span_len, start, self.block_size), dtype=torch.long)
+        seq = torch.tensor(
+            corrupt(doc, trunc_len, span_len, start, self.block_size), dtype=torch.long
+        )
         return seq[:-1], seq[1:]
 
 
 def corrupt_batch(
-    docs: torch.Tensor, lengths: torch.Tensor, trunc_len: torch.Tensor, span_len: torch.Tensor,
-    start: torch.Tensor, block_size: int,
+    docs: torch.Tensor,
+    lengths: torch.Tensor,
+    trunc_len: torch.Tensor,
+    span_len: torch.Tensor,
+    start: torch.Tensor,
+    block_size: int,
 ) -> torch.Tensor:
     """Vectorised `corrupt`: docs [B, D] (right-padded), all draws [B]; returns [B, block+1]."""
     length = torch.minimum(trunc_len, lengths)[:, None]
@@ -80,7 +98,9 @@ def corrupt_batch(
     return torch.where(pos < length + 2, out, PAD_ID)
 
 
-def draw_spans_batch(lengths: torch.Tensor, block_size: int, generator: torch.Generator | None = None):
+def draw_spans_batch(
+    lengths: torch.Tensor, block_size: int, generator: torch.Generator | None = None
+):
     """Draw (trunc_len, span_len, start) for a batch from the same distribution as the plain path."""
     n = lengths.numel()
     trunc_len = torch.randint(4, max_truncation(block_size) + 1, (n,), generator=generator)

@@ -42,7 +42,9 @@ def verify(directory: Path) -> dict[str, Path]:
             raise DataSourceError(f"{path} is missing; {HOW_TO_PROVIDE}")
         actual = sha256(path)
         if actual != DIGESTS[name]:
-            raise DataSourceError(f"{path}: SHA-256 {actual} differs from the published {DIGESTS[name]}; the file is altered or a different edition")
+            raise DataSourceError(
+                f"{path}: SHA-256 {actual} differs from the published {DIGESTS[name]}; the file is altered or a different edition"
+            )
         files[role] = path
     return files
 
@@ -50,7 +52,9 @@ def verify(directory: Path) -> dict[str, Path]:
 def _safe_target(root: Path, member: str) -> Path:
     target = (root / member).resolve()
     if not target.is_relative_to(root.resolve()):
-        raise DataSourceError(f"archive member {member!r} would be written outside {root}; refusing the archive")
+        raise DataSourceError(
+            f"archive member {member!r} would be written outside {root}; refusing the archive"
+        )
     return target
 
 

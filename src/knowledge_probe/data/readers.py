@@ -51,7 +51,10 @@ def _read_lines(path: str | Path) -> list[str]:
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataFormatError(
-            path, line, f"bytes that are not UTF-8 ({raw[err.start:err.end]!r})", "re-save the file as UTF-8"
+            path,
+            line,
+            f"bytes that are not UTF-8 ({raw[err.start : err.end]!r})",
+            "re-save the file as UTF-8",
         ) from None
     lines = text.replace("\r\n", "\n").split("\n")
     while lines and not lines[-1].strip():
@@ -60,7 +63,9 @@ def _read_lines(path: str | Path) -> list[str]:
         if not line.strip():
             raise DataFormatError(path, number, "blank line", "remove it")
         if "\r" in line:
-            raise DataFormatError(path, number, "stray carriage return", "use \\n or \\r\\n line endings")
+            raise DataFormatError(
+                path, number, "stray carriage return", "use \\n or \\r\\n line endings"
+            )
         for symbol, label in ((PAD, "pad"), (MASK, "mask")):
             if symbol in line:
                 raise DataFormatError(
@@ -85,12 +90,20 @@ def read_questions(path: str | Path, *, with_answers: bool = True) -> list[Quest
         fields = line.split("\t")
         if len(fields) != expected:
             layout = "QUESTION<TAB>PLACE" if with_answers else "QUESTION (no tab)"
-            raise DataFormatError(path, number, f"{len(fields)} tab-separated field(s), expected {expected}", f"write {layout}")
+            raise DataFormatError(
+                path,
+                number,
+                f"{len(fields)} tab-separated field(s), expected {expected}",
+                f"write {layout}",
+            )
         question = fields[0].strip()
         match = QUESTION.match(question)
         if not match or not match.group("name").strip():
             raise DataFormatError(
-                path, number, f"question {question!r} is not of the form 'Where was NAME born?'", "fix the question"
+                path,
+                number,
+                f"question {question!r} is not of the form 'Where was NAME born?'",
+                "fix the question",
             )
         place = fields[1].strip() if with_answers else None
         if with_answers and not place:

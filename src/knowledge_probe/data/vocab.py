@@ -66,6 +66,10 @@ class Vocabulary:
     def load(cls, path: str | Path) -> Vocabulary:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         vocab = cls(data["itos"])
-        if vocab.itos != data["itos"] or vocab.fingerprint != data.get("fingerprint", vocab.fingerprint):
-            raise ValueError(f"{path}: vocabulary file is inconsistent (edited by hand?); rerun `dvc repro prepare`")
+        if vocab.itos != data["itos"] or vocab.fingerprint != data.get(
+            "fingerprint", vocab.fingerprint
+        ):
+            raise ValueError(
+                f"{path}: vocabulary file is inconsistent (edited by hand?); rerun `dvc repro prepare`"
+            )
         return vocab

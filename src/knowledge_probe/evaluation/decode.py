@@ -20,7 +20,9 @@ def _answer(ids: list[int], stop_id: int) -> list[int]:
 
 
 @torch.no_grad()
-def decode_plain(model: GPT, prompt: list[int], max_new: int = 32, stop_id: int = MASK_ID) -> list[int]:
+def decode_plain(
+    model: GPT, prompt: list[int], max_new: int = 32, stop_id: int = MASK_ID
+) -> list[int]:
     """Reference decoding: one question, the whole sequence recomputed for every character."""
     device = next(model.parameters()).device
     seq = torch.tensor([prompt], dtype=torch.long, device=device)
@@ -60,7 +62,11 @@ class _Stepper:
 
 @torch.no_grad()
 def decode_batch(
-    model: GPT, prompts: list[list[int]], max_new: int = 32, stop_id: int = MASK_ID, autocast: bool = False
+    model: GPT,
+    prompts: list[list[int]],
+    max_new: int = 32,
+    stop_id: int = MASK_ID,
+    autocast: bool = False,
 ) -> list[list[int]]:
     """Greedy answers for many prompts at once; equals `decode_plain` on each prompt."""
     device = next(model.parameters()).device
@@ -78,9 +84,16 @@ def decode_batch(
             predicted = stepper.logits(t).argmax(-1)
             in_prompt = t + 1 < lengths
             generated = ~in_prompt & (t + 1 < lengths + max_new)
-            tokens[:, t + 1] = torch.where(in_prompt, tokens[:, t + 1], torch.where(finished, PAD_ID, predicted))
+            tokens[:, t + 1] = torch.where(
+                in_prompt, tokens[:, t + 1], torch.where(finished, PAD_ID, predicted)
+            )
             finished |= generated & (predicted == stop_id)
-            if bool((finished | (t + 1 >= lengths + max_new - 1)).all()) and not bool(in_prompt.any()):
+            if bool((finished | (t + 1 >= lengths + max_new - 1)).all()) and not bool(
+                in_prompt.any()
+            ):
                 break
     rows = tokens.tolist()
-    return [_answer(row[n : n + max_new], stop_id) for row, n in zip(rows, lengths.tolist(), strict=True)]
+    return [
+        _answer(row[n : n + max_new], stop_id)
+        for row, n in zip(rows, lengths.tolist(), strict=True)
+    ]

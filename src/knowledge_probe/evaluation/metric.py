@@ -24,4 +24,8 @@ class ExactMatch(Metric):
 
     def compute(self) -> dict[str, torch.Tensor]:
         total = self.total.clamp(min=1)
-        return {"correct": self.correct, "total": self.total, "accuracy": self.correct.float() / total}
+        return {
+            "correct": self.correct,
+            "total": self.total,
+            "accuracy": self.correct.float() / total,
+        }

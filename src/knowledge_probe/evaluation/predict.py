@@ -12,8 +12,15 @@ from knowledge_probe.models.gpt import GPT
 
 
 def predict(
-    model: GPT, vocab: Vocabulary, questions: list[Question], *, batch_size: int = 512,
-    max_new: int = 32, plain: bool = False, autocast: bool = False, progress: bool = True,
+    model: GPT,
+    vocab: Vocabulary,
+    questions: list[Question],
+    *,
+    batch_size: int = 512,
+    max_new: int = 32,
+    plain: bool = False,
+    autocast: bool = False,
+    progress: bool = True,
 ) -> list[str]:
     """Greedy answers in input order. `plain` decodes one question at a time without a cache."""
     limit = model.config.block_size
@@ -21,13 +28,17 @@ def predict(
     for q in questions:
         ids = prompt_ids(q.question, vocab)
         if len(ids) >= limit:
-            raise ValueError(f"question {q.question!r} ({len(ids)} characters with the mask) leaves no room to answer in a context of {limit}")
+            raise ValueError(
+                f"question {q.question!r} ({len(ids)} characters with the mask) leaves no room to answer in a context of {limit}"
+            )
         prompts.append(ids)
     was_training = model.training
     model.eval()
     answers: list[list[int] | None] = [None] * len(prompts)
     try:
-        with tqdm(total=len(prompts), desc="decode", unit="q", disable=not progress, leave=False) as bar:
+        with tqdm(
+            total=len(prompts), desc="decode", unit="q", disable=not progress, leave=False
+        ) as bar:
             if plain:
                 for i, p in enumerate(prompts):
                     answers[i] = decode_plain(model, p, max_new)
@@ -36,7 +47,13 @@ def predict(
                 order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
                 for start in range(0, len(order), batch_size):
                     chunk = order[start : start + batch_size]
-                    for i, ids in zip(chunk, decode_batch(model, [prompts[i] for i in chunk], max_new, autocast=autocast), strict=True):
+                    for i, ids in zip(
+                        chunk,
+                        decode_batch(
+                            model, [prompts[i] for i in chunk], max_new, autocast=autocast
+                        ),
+                        strict=True,
+                    ):
                         answers[i] = ids
                     bar.update(len(chunk))
     finally:

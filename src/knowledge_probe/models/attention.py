@@ -23,7 +23,9 @@ def causal_mask(n_query: int, n_key: int, q_offset: int, device: torch.device) -
 class Attention(nn.Module):
     """Queries from one sequence, keys and values from another (the same one for self-attention)."""
 
-    def __init__(self, n_embd: int, n_head: int, attn_pdrop: float, resid_pdrop: float, fused: bool = True):
+    def __init__(
+        self, n_embd: int, n_head: int, attn_pdrop: float, resid_pdrop: float, fused: bool = True
+    ):
         super().__init__()
         if n_embd % n_head:
             raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
@@ -41,11 +43,18 @@ class Attention(nn.Module):
         return x.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
 
     def forward(
-        self, x_q: torch.Tensor, x_kv: torch.Tensor, q_offset: int = 0,
+        self,
+        x_q: torch.Tensor,
+        x_kv: torch.Tensor,
+        q_offset: int = 0,
         cache: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """`cache`, if given, holds earlier keys/values; the new ones are appended to it in place."""
-        q, k, v = self._split(self.query(x_q)), self._split(self.key(x_kv)), self._split(self.value(x_kv))
+        q, k, v = (
+            self._split(self.query(x_q)),
+            self._split(self.key(x_kv)),
+            self._split(self.value(x_kv)),
+        )
         if cache is not None:
             if "k" in cache:
                 k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)

@@ -39,23 +39,33 @@ class GPTConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.variant == "perceiver":
             if not 1 <= self.bottleneck_dim <= self.block_size:
-                raise ValueError(f"bottleneck_dim must be in [1, block_size={self.block_size}], got {self.bottleneck_dim}")
+                raise ValueError(
+                    f"bottleneck_dim must be in [1, block_size={self.block_size}], got {self.bottleneck_dim}"
+                )
             if self.n_layer < 2:
-                raise ValueError(f"the perceiver needs n_layer >= 2 (down and up blocks), got {self.n_layer}")
+                raise ValueError(
+                    f"the perceiver needs n_layer >= 2 (down and up blocks), got {self.n_layer}"
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def architecture(self) -> dict:
         """The fields that decide the weights' shapes and meaning (not runtime switches)."""
-        return {k: v for k, v in asdict(self).items() if k != "fused_attention" and not k.endswith("pdrop")}
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if k != "fused_attention" and not k.endswith("pdrop")
+        }
 
 
 class MLP(nn.Sequential):
     def __init__(self, cfg: GPTConfig):
         super().__init__(
-            nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(),
-            nn.Linear(4 * cfg.n_embd, cfg.n_embd), nn.Dropout(cfg.resid_pdrop),
+            nn.Linear(cfg.n_embd, 4 * cfg.n_embd),
+            nn.GELU(),
+            nn.Linear(4 * cfg.n_embd, cfg.n_embd),
+            nn.Dropout(cfg.resid_pdrop),
         )
 
 
@@ -71,7 +81,9 @@ class Block(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
         self.attn, self.mlp = _attention(cfg), MLP(cfg)
 
-    def forward(self, x: torch.Tensor, q_offset: int = 0, cache: dict | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, q_offset: int = 0, cache: dict | None = None
+    ) -> torch.Tensor:
         h = self.ln1(x)
         x = x + self.attn(h, h, q_offset, cache)
         return x + self.mlp(self.ln2(x))
@@ -145,7 +157,9 @@ class GPT(nn.Module):
     def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
         length = idx.size(1)
         if offset + length > self.config.block_size:
-            raise ValueError(f"sequence of {offset + length} tokens exceeds block_size {self.config.block_size}")
+            raise ValueError(
+                f"sequence of {offset + length} tokens exceeds block_size {self.config.block_size}"
+            )
         return self.drop(self.tok_emb(idx) + self.pos_emb[:, offset : offset + length])
 
     def latents(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,5 +181,7 @@ class GPT(nn.Module):
         logits = self.head(self.ln_f(self.hidden(idx)))
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=PAD_ID)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=PAD_ID
+            )
         return logits, loss

@@ -34,7 +34,10 @@ class Tracker:
             return fn(*args, **kwargs)
         except Exception as err:  # tracking must never stop the experiment
             if not self._warned:
-                warnings.warn(f"W&B {what} failed ({type(err).__name__}: {err}); continuing without it", stacklevel=3)
+                warnings.warn(
+                    f"W&B {what} failed ({type(err).__name__}: {err}); continuing without it",
+                    stacklevel=3,
+                )
                 self._warned = True
             return None
 
@@ -44,7 +47,9 @@ class Tracker:
     def summary(self, metrics: dict[str, Any]) -> None:
         self._guard("summary", lambda: self.run.summary.update(metrics))
 
-    def log_artifact(self, path: str | Path, name: str, type_: str, metadata: dict | None = None) -> None:
+    def log_artifact(
+        self, path: str | Path, name: str, type_: str, metadata: dict | None = None
+    ) -> None:
         """Record a file or directory as an output artifact (the file itself is never touched)."""
 
         def _log():
@@ -63,7 +68,9 @@ class Tracker:
 
         def _use():
             if getattr(self.run, "offline", False):
-                self.run.config.update({f"inputs/{name}": {"type": type_, "path": str(path)}}, allow_val_change=True)
+                self.run.config.update(
+                    {f"inputs/{name}": {"type": type_, "path": str(path)}}, allow_val_change=True
+                )
             else:
                 self.run.use_artifact(f"{name}:latest", type=type_)
 
@@ -105,24 +112,36 @@ def start_tracker(
     directory = Path(logger_cfg.get("dir") or ".")
     directory.mkdir(parents=True, exist_ok=True)
     options = dict(
-        project=logger_cfg.get("project", "knowledge-probe"), entity=logger_cfg.get("entity"),
-        group=group, job_type=job_type, name=name, config=config, dir=str(directory),
+        project=logger_cfg.get("project", "knowledge-probe"),
+        entity=logger_cfg.get("entity"),
+        group=group,
+        job_type=job_type,
+        name=name,
+        config=config,
+        dir=str(directory),
         reinit="finish_previous",
     )
     timeout = float(logger_cfg.get("init_timeout", 30))
     try:
-        run = wandb.init(mode=mode, settings=wandb.Settings(init_timeout=timeout, silent=True), **options)
+        run = wandb.init(
+            mode=mode, settings=wandb.Settings(init_timeout=timeout, silent=True), **options
+        )
     except Exception as err:
         if mode == "offline":
-            warnings.warn(f"W&B could not start ({type(err).__name__}: {err}); tracking is off", stacklevel=2)
+            warnings.warn(
+                f"W&B could not start ({type(err).__name__}: {err}); tracking is off", stacklevel=2
+            )
             return Tracker(None)
         warnings.warn(
             f"W&B server unreachable ({type(err).__name__}: {err}); logging offline instead, "
-            f"sync later with `wandb sync {directory / 'wandb'}`", stacklevel=2,
+            f"sync later with `wandb sync {directory / 'wandb'}`",
+            stacklevel=2,
         )
         try:
             run = wandb.init(mode="offline", settings=wandb.Settings(silent=True), **options)
         except Exception as err2:
-            warnings.warn(f"W&B offline fallback failed too ({err2}); tracking is off", stacklevel=2)
+            warnings.warn(
+                f"W&B offline fallback failed too ({err2}); tracking is off", stacklevel=2
+            )
             return Tracker(None)
     return Tracker(run)

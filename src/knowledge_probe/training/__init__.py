@@ -8,6 +8,16 @@ from knowledge_probe.training.module import LanguageModelModule, NonFiniteLossEr
 from knowledge_probe.training.optim import OptimConfig, lr_multiplier
 
 __all__ = [
-    "CheckpointError", "CurveRecorder", "FinetuneDataModule", "FitSummary", "LanguageModelModule", "NonFiniteLossError",
-    "OptimConfig", "PretrainDataModule", "fit", "load_model", "lr_multiplier", "save_model",
+    "CheckpointError",
+    "CurveRecorder",
+    "FinetuneDataModule",
+    "FitSummary",
+    "LanguageModelModule",
+    "NonFiniteLossError",
+    "OptimConfig",
+    "PretrainDataModule",
+    "fit",
+    "load_model",
+    "lr_multiplier",
+    "save_model",
 ]

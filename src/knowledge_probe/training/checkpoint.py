@@ -17,7 +17,9 @@ class CheckpointError(RuntimeError):
     """The checkpoint is unreadable, or was made for another model or vocabulary."""
 
 
-def save_model(path: str | Path, model: GPT, vocab_fingerprint: str, meta: dict[str, Any] | None = None) -> None:
+def save_model(
+    path: str | Path, model: GPT, vocab_fingerprint: str, meta: dict[str, Any] | None = None
+) -> None:
     payload = {
         "format": FORMAT,
         "model_config": model.config.to_dict(),
@@ -31,17 +33,23 @@ def save_model(path: str | Path, model: GPT, vocab_fingerprint: str, meta: dict[
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found; run the stage that produces it (dvc repro)")
+        raise CheckpointError(
+            f"{path}: checkpoint not found; run the stage that produces it (dvc repro)"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); it is truncated or corrupt, delete it and rerun its stage") from None
+        raise CheckpointError(
+            f"{path}: cannot read the checkpoint ({type(err).__name__}: {err}); it is truncated or corrupt, delete it and rerun its stage"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a knowledge-probe checkpoint of format {FORMAT}")
     return payload
 
 
-def check_compatible(path: str | Path, payload: dict, config: GPTConfig | None, vocab_fingerprint: str | None) -> None:
+def check_compatible(
+    path: str | Path, payload: dict, config: GPTConfig | None, vocab_fingerprint: str | None
+) -> None:
     if vocab_fingerprint is not None and payload["vocab_fingerprint"] != vocab_fingerprint:
         raise CheckpointError(
             f"{path}: made with vocabulary {payload['vocab_fingerprint']}, but the data now has {vocab_fingerprint}; "
@@ -52,7 +60,9 @@ def check_compatible(path: str | Path, payload: dict, config: GPTConfig | None, 
         wanted = config.architecture()
         diff = {k: (saved[k], wanted[k]) for k in wanted if saved.get(k) != wanted[k]}
         if diff:
-            shown = ", ".join(f"{k}: checkpoint {a!r} vs requested {b!r}" for k, (a, b) in diff.items())
+            shown = ", ".join(
+                f"{k}: checkpoint {a!r} vs requested {b!r}" for k, (a, b) in diff.items()
+            )
             raise CheckpointError(f"{path}: model mismatch ({shown})")
 
 

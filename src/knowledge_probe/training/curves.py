@@ -23,15 +23,20 @@ class CurveRecorder(pl.Callback):
         step = trainer.global_step
         if step % self.every and not trainer.is_last_batch:
             return
-        metrics = {k.removeprefix(f"{self.prefix}/"): v for k, v in trainer.callback_metrics.items()}
+        metrics = {
+            k.removeprefix(f"{self.prefix}/"): v for k, v in trainer.callback_metrics.items()
+        }
         if "loss" not in metrics:
             return
-        self.rows.append({
-            "step": step, "epoch": trainer.current_epoch,
-            "loss": round(float(metrics["loss"]), 5),
-            "lr": float(metrics.get("lr", float("nan"))),
-            "tokens_per_sec": round(float(metrics.get("tokens_per_sec", float("nan"))), 1),
-        })
+        self.rows.append(
+            {
+                "step": step,
+                "epoch": trainer.current_epoch,
+                "loss": round(float(metrics["loss"]), 5),
+                "lr": float(metrics.get("lr", float("nan"))),
+                "tokens_per_sec": round(float(metrics.get("tokens_per_sec", float("nan"))), 1),
+            }
+        )
 
     def write(self, path: str | Path) -> None:
         with atomic_open(path) as handle:

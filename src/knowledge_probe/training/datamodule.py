@@ -24,12 +24,24 @@ class PretrainDataModule(pl.LightningDataModule):
     """`fast` corrupts whole batches in tensor operations; otherwise one example at a time."""
 
     def __init__(
-        self, documents: list[str], vocab: Vocabulary, block_size: int, batch_size: int,
-        *, fast: bool = True, shuffle: bool = False, num_workers: int = 0,
+        self,
+        documents: list[str],
+        vocab: Vocabulary,
+        block_size: int,
+        batch_size: int,
+        *,
+        fast: bool = True,
+        shuffle: bool = False,
+        num_workers: int = 0,
     ):
         super().__init__()
         self.documents, self.vocab, self.block_size = documents, vocab, block_size
-        self.batch_size, self.fast, self.shuffle, self.num_workers = batch_size, fast, shuffle, num_workers
+        self.batch_size, self.fast, self.shuffle, self.num_workers = (
+            batch_size,
+            fast,
+            shuffle,
+            num_workers,
+        )
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -47,8 +59,14 @@ class PretrainDataModule(pl.LightningDataModule):
 
 class FinetuneDataModule(pl.LightningDataModule):
     def __init__(
-        self, questions: list[Question], vocab: Vocabulary, block_size: int, batch_size: int,
-        *, shuffle: bool = False, num_workers: int = 0,
+        self,
+        questions: list[Question],
+        vocab: Vocabulary,
+        block_size: int,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        num_workers: int = 0,
     ):
         super().__init__()
         self.dataset = NameDataset(questions, vocab, block_size)
@@ -58,4 +76,9 @@ class FinetuneDataModule(pl.LightningDataModule):
         return len(self.dataset)
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=self.shuffle, **_loader_options(self.num_workers))
+        return DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            **_loader_options(self.num_workers),
+        )

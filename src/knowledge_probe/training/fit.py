@@ -24,23 +24,39 @@ class FitSummary:
 
 
 def fit(
-    model: GPT, datamodule: pl.LightningDataModule, optim: OptimConfig, *, max_epochs: int,
-    trainer_options: dict[str, Any] | None = None, logger: Any = False, callbacks: list | None = None,
-    ckpt_path: str | None = None, prefix: str = "train",
+    model: GPT,
+    datamodule: pl.LightningDataModule,
+    optim: OptimConfig,
+    *,
+    max_epochs: int,
+    trainer_options: dict[str, Any] | None = None,
+    logger: Any = False,
+    callbacks: list | None = None,
+    ckpt_path: str | None = None,
+    prefix: str = "train",
+    trim_padding: bool = False,
 ) -> FitSummary:
     """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...)."""
     options = {
-        "accelerator": "cpu", "devices": 1, "precision": "32-true", "gradient_clip_val": 1.0,
-        "enable_model_summary": False, "enable_checkpointing": False, "log_every_n_steps": 1,
+        "accelerator": "cpu",
+        "devices": 1,
+        "precision": "32-true",
+        "gradient_clip_val": 1.0,
+        "enable_model_summary": False,
+        "enable_checkpointing": False,
+        "log_every_n_steps": 1,
         **(trainer_options or {}),
     }
-    module = LanguageModelModule(model, optim, prefix)
+    module = LanguageModelModule(model, optim, prefix, trim_padding)
     trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=callbacks or [], **options)
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
     loss = trainer.callback_metrics.get(f"{prefix}/loss", torch.tensor(float("nan")))
     return FitSummary(
-        seconds=seconds, steps=trainer.global_step, tokens=module.tokens_seen,
-        tokens_per_sec=module.tokens_seen / max(seconds, 1e-9), final_loss=float(loss),
+        seconds=seconds,
+        steps=trainer.global_step,
+        tokens=module.tokens_seen,
+        tokens_per_sec=module.tokens_seen / max(seconds, 1e-9),
+        final_loss=float(loss),
     )

@@ -7,6 +7,7 @@ import time
 import pytorch_lightning as pl
 import torch
 
+from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.gpt import GPT
 from knowledge_probe.training.optim import OptimConfig, lr_multiplier, make_optimizer
 
@@ -15,23 +16,41 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
 
 
+def trim_trailing_padding(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop the trailing positions whose targets are pads in every row.
+
+    The loss ignores pad targets and attention is causal, so the loss and its gradients are
+    unchanged; name-QA batches are mostly padding, so this saves most of their compute.
+    """
+    real = (y != PAD_ID).any(dim=0).nonzero()
+    keep = int(real.max()) + 1 if real.numel() else 1
+    return x[:, :keep], y[:, :keep]
+
+
 class LanguageModelModule(pl.LightningModule):
     """Next-character training of a GPT with the reference's token-based learning-rate schedule.
 
     Like the reference, every target position (pads included) counts as a token for the schedule.
     """
 
-    def __init__(self, model: GPT, optim: OptimConfig, prefix: str = "train"):
+    def __init__(
+        self, model: GPT, optim: OptimConfig, prefix: str = "train", trim_padding: bool = False
+    ):
         super().__init__()
-        self.model, self.optim, self.prefix = model, optim, prefix
+        self.model, self.optim, self.prefix, self.trim_padding = model, optim, prefix, trim_padding
         self.tokens_seen = 0
         self._last_step_time: float | None = None
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         return self.model(idx, targets)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         x, y = batch
+        full_size = y.numel()
+        if self.trim_padding:
+            x, y = trim_trailing_padding(x, y)
         _, loss = self.model(x, y)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
@@ -43,12 +62,15 @@ class LanguageModelModule(pl.LightningModule):
         lr = self.optim.learning_rate
         if self.tokens_seen:
             lr *= lr_multiplier(
-                self.tokens_seen, self.optim.warmup_tokens, self.optim.final_tokens,
-                self.optim.min_lr_ratio, self.optim.clamp_after_decay,
+                self.tokens_seen,
+                self.optim.warmup_tokens,
+                self.optim.final_tokens,
+                self.optim.min_lr_ratio,
+                self.optim.clamp_after_decay,
             )
         for group in self.optimizers().param_groups:
             group["lr"] = lr
-        tokens = y.numel() * self.trainer.world_size
+        tokens = full_size * self.trainer.world_size
         self.tokens_seen += tokens
         now = time.perf_counter()
         metrics = {"loss": loss.detach(), "lr": lr, "tokens": float(self.tokens_seen)}
@@ -57,7 +79,15 @@ class LanguageModelModule(pl.LightningModule):
         self._last_step_time = now
         metrics = {f"{self.prefix}/{k}": v for k, v in metrics.items()}
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=x.size(0))
-        self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False, logger=False, batch_size=x.size(0))
+        self.log(
+            "loss",
+            loss.detach(),
+            prog_bar=True,
+            on_step=True,
+            on_epoch=False,
+            logger=False,
+            batch_size=x.size(0),
+        )
         return loss
 
     def on_train_epoch_start(self) -> None:

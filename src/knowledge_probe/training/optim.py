@@ -31,7 +31,9 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         if self.decay_scope not in DECAY_SCOPES:
-            raise ValueError(f"unknown decay_scope {self.decay_scope!r}; allowed: {', '.join(DECAY_SCOPES)}")
+            raise ValueError(
+                f"unknown decay_scope {self.decay_scope!r}; allowed: {', '.join(DECAY_SCOPES)}"
+            )
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
 

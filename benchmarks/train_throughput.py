@@ -1,0 +1,154 @@
+"""Training throughput, plain path vs fast path, for both variants at handout sizes.
+
+    python benchmarks/train_throughput.py [--steps 8] [--batch-size 128]
+
+Each configuration runs in its own process (so peak memory is its own): the plain path is the
+reference (fp32, explicit softmax attention, examples built one by one in Python); the fast path
+is fused attention, batches corrupted in tensor operations and bf16 autocast (plus fused AdamW
+and TF32 on a GPU, and torch.compile with --compile). Tokens per second count every position
+of every batch, data loading included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import corpus_and_questions, handout_model, peak_rss_mb, print_table  # noqa: E402
+
+from knowledge_probe.data import Vocabulary  # noqa: E402
+from knowledge_probe.training import OptimConfig, PretrainDataModule  # noqa: E402
+from knowledge_probe.training.optim import make_optimizer  # noqa: E402
+
+
+def measure(variant: str, fast: bool, steps: int, batch_size: int, compile_model: bool) -> dict:
+    """Train `steps` steps (after 2 warm-up steps) in this process; return throughput and memory."""
+    corpus, _, source = corpus_and_questions()
+    vocab = Vocabulary.from_corpus(corpus)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = fast
+    model = handout_model(vocab, variant, fused=fast).to(device)
+    forward = torch.compile(model) if compile_model else model
+    optimizer = make_optimizer(model, OptimConfig(fused=fast and device == "cuda"))
+    loader = PretrainDataModule(
+        corpus, vocab, 128, batch_size, fast=fast, shuffle=True
+    ).train_dataloader()
+    batches = iter(loader)
+    precision = torch.autocast(device, dtype=torch.bfloat16, enabled=fast)
+    tokens, start = 0, None
+    for step in range(steps + 2):
+        if step == 2:
+            if device == "cuda":
+                torch.cuda.synchronize()
+            start, tokens = time.perf_counter(), 0
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            x, y = next(batches)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with precision:
+            _, loss = forward(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        tokens += y.numel()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    n_params = model.num_parameters()
+    flops_per_token = 6 * n_params  # the usual estimate, attention scores excluded
+    memory = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else peak_rss_mb()
+    return {
+        "tokens_per_sec": tokens / seconds,
+        "peak_mb": memory,
+        "device": device,
+        "source": source,
+        "achieved_tflops": flops_per_token * tokens / seconds / 1e12,
+        "loss": float(loss),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--compile", action="store_true", help="also torch.compile the fast path")
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=0.0,
+        help="the device's bf16 peak, for MFU (e.g. 989 for an H100)",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        variant, path = args.worker.split(":")
+        print(
+            json.dumps(
+                measure(
+                    variant,
+                    path == "fast",
+                    args.steps,
+                    args.batch_size,
+                    args.compile and path == "fast",
+                )
+            )
+        )
+        return
+    rows, results = [], {}
+    for variant in ("vanilla", "perceiver"):
+        for path in ("plain", "fast"):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                f"{variant}:{path}",
+                "--steps",
+                str(args.steps),
+                "--batch-size",
+                str(args.batch_size),
+            ] + (["--compile"] if args.compile else [])
+            out = (
+                subprocess.run(cmd, capture_output=True, text=True, check=True)
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            results[variant, path] = r = json.loads(out)
+            ratio = r["tokens_per_sec"] / results[variant, "plain"]["tokens_per_sec"]
+            mfu = (
+                f"{100 * r['achieved_tflops'] / args.peak_tflops:.1f}%" if args.peak_tflops else "-"
+            )
+            rows.append(
+                [
+                    variant,
+                    path,
+                    f"{r['tokens_per_sec']:,.0f}",
+                    f"{ratio:.2f}x",
+                    f"{r['peak_mb']:,.0f}",
+                    mfu,
+                    f"{r['loss']:.3f}",
+                ]
+            )
+            print(f"measured {variant} {path}", file=sys.stderr, flush=True)
+    first = results["vanilla", "plain"]
+    print(
+        f"\ntraining throughput, {first['source']} corpus, batch {args.batch_size}, context 128, "
+        f"4 layers x 8 heads x 256, device {first['device']}, {args.steps} timed steps\n"
+    )
+    print_table(["variant", "path", "tokens/s", "fast/plain", "peak MB", "MFU", "last loss"], rows)
+
+
+if __name__ == "__main__":
+    main()
