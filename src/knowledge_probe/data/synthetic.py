@@ -55,7 +55,6 @@ LOCALES: dict[str, str] = {
 
 SPLITS = ("train", "dev", "test", "background")
 BIRTHPLACE_WINDOW = 112  # int(128 * 7 / 8): what span-corruption pretraining ever shows
-MAX_BIO_CHARS = 130  # further sentences are only added while the line stays this short
 MAX_PLACE_CHARS = 20
 # City popularity within a country: with 12 cities and 8 countries the most frequent place is
 # about 3.5% of people, and about 6% of a 150-question dev set (the real dev set: 5%).
@@ -132,6 +131,7 @@ class SyntheticSpec:
     n_background: int = 0  # extra people with a biography but no question
     cities_per_country: int = 12
     locale_fidelity: float = 0.75  # probability a person is born in their name's country
+    max_bio_chars: int = 130  # further sentences are only added while a line stays this short
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -264,7 +264,9 @@ def _roles(template: str) -> set[str]:
     return set(_ROLE.findall(template)) & set(DISTRACTOR_ROLES)
 
 
-def _compose(opening: list[str], values: dict[str, str], rng: random.Random) -> tuple[str, int]:
+def _compose(
+    opening: list[str], values: dict[str, str], rng: random.Random, max_chars: int
+) -> tuple[str, int]:
     """Render "NAME. " and the opening sentences, then add followers while the line stays short.
 
     Returns the line and the offset just past the birthplace in it.
@@ -284,7 +286,7 @@ def _compose(opening: list[str], values: dict[str, str], rng: random.Random) -> 
         if wanted <= 0:
             break
         sentence = template.format(**values)
-        if _roles(template) & used or len(line) + 1 + len(sentence) > MAX_BIO_CHARS:
+        if _roles(template) & used or len(line) + 1 + len(sentence) > max_chars:
             continue
         line += " " + sentence
         used |= _roles(template)
@@ -293,7 +295,8 @@ def _compose(opening: list[str], values: dict[str, str], rng: random.Random) -> 
 
 
 def _biography(
-    person: Person, surname: str, poss: str, places: _PlaceSampler, rng: random.Random
+    person: Person, surname: str, poss: str, places: _PlaceSampler, rng: random.Random,
+    max_chars: int,
 ) -> str:
     """One line: "NAME. " then one to three sentences, the birthplace among other places."""
     taken = {person.birthplace}
@@ -317,7 +320,7 @@ def _biography(
     # Take the first opening that keeps the birthplace in the pretraining window; only a very
     # long name can defeat them all, and then the birthplace sits as early as possible.
     for opening in [*openings, ["{name} was born in {birth}."]]:
-        line, birth_end = _compose(opening, values, rng)
+        line, birth_end = _compose(opening, values, rng, max_chars)
         if birth_end <= BIRTHPLACE_WINDOW:
             break
     return line
@@ -361,7 +364,7 @@ def generate(spec: SyntheticSpec = SyntheticSpec()) -> SyntheticDataset:
         country = LOCALES[locale]
         person = Person(name, locale, country, sampler.draw(country), split)
         people.append(person)
-        corpus.append(_biography(person, surname, poss, sampler, rng))
+        corpus.append(_biography(person, surname, poss, sampler, rng, spec.max_bio_chars))
     _cover_question_characters(corpus, people)
     rng.shuffle(corpus)
 
