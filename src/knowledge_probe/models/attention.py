@@ -38,6 +38,11 @@ class Attention(nn.Module):
         self.n_head = n_head
         self.fused = fused
 
+    def _cpu_dropout(self, q: torch.Tensor) -> bool:
+        """SDPA has no fused dropout on CPU: its fallback is slower and larger than the explicit
+        path (measured by benchmarks/train_throughput.py), so CPU training with dropout skips it."""
+        return self.training and self.attn_drop.p > 0 and q.device.type == "cpu"
+
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         b, t, c = x.shape
         return x.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
@@ -60,7 +65,7 @@ class Attention(nn.Module):
                 k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
             cache["k"], cache["v"] = k, v
         n_query, n_key = q.size(2), k.size(2)
-        if self.fused:
+        if self.fused and not self._cpu_dropout(q):
             dropout = self.attn_drop.p if self.training else 0.0
             if q_offset == 0:
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
