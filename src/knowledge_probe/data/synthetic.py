@@ -295,7 +295,11 @@ def _compose(
 
 
 def _biography(
-    person: Person, surname: str, poss: str, places: _PlaceSampler, rng: random.Random,
+    person: Person,
+    surname: str,
+    poss: str,
+    places: _PlaceSampler,
+    rng: random.Random,
     max_chars: int,
 ) -> str:
     """One line: "NAME. " then one to three sentences, the birthplace among other places."""

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 import torch
 
 from knowledge_probe.data.vocab import MASK_ID, PAD_ID
+from knowledge_probe.models.attention import KVCache
 from knowledge_probe.models.gpt import GPT
 
 
@@ -19,7 +20,7 @@ def _answer(ids: list[int], stop_id: int) -> list[int]:
     return ids[: ids.index(stop_id)] if stop_id in ids else ids
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def decode_plain(
     model: GPT, prompt: list[int], max_new: int = 32, stop_id: int = MASK_ID
 ) -> list[int]:
@@ -35,32 +36,41 @@ def decode_plain(
 
 
 class _Stepper:
-    """Returns the logits that predict position t+1, reusing work from earlier positions."""
+    """Returns the logits that predict position t+1, reusing the work of earlier positions.
+
+    Vanilla: a key/value cache per block. Perceiver: latent j sees inputs 0..j only and the
+    latent blocks are causal, so latent j is final once input j is known; it is computed once,
+    at position j, with caches in the down block, the latent blocks and the up block. From
+    position bottleneck_dim on, a step is only the up block for the new position.
+    """
 
     def __init__(self, model: GPT, tokens: torch.Tensor):
         self.model, self.tokens = model, tokens
-        self.caches = [{} for _ in model.blocks]
-        self.latents: torch.Tensor | None = None
-        self.cached_upto = 0  # vanilla: positions already in the key/value caches
+        capacity = model.config.block_size
+        self.caches = [KVCache(capacity) for _ in model.blocks]
+        if model.config.variant == "perceiver":
+            self.down_cache, self.up_cache = KVCache(capacity), KVCache(capacity)
+        self.done = 0  # positions already processed
 
     def logits(self, t: int) -> torch.Tensor:
-        model = self.model
+        model, first = self.model, self.done
+        x = model.embed(self.tokens[:, first : t + 1], offset=first)
         if model.config.variant == "vanilla":
-            x = model.embed(self.tokens[:, self.cached_upto : t + 1], offset=self.cached_upto)
             for block, cache in zip(model.blocks, self.caches, strict=True):
-                x = block(x, q_offset=self.cached_upto, cache=cache)
-            self.cached_upto = t + 1
-            return model.head(model.ln_f(x[:, -1]))
-        m = model.config.bottleneck_dim
-        if t + 1 < m:  # latents still change as inputs arrive: recompute (short, < m tokens)
-            return model(self.tokens[:, : t + 1])[0][:, -1]
-        if self.latents is None:  # latent i sees inputs 0..i only, so from here they are fixed
-            self.latents = model.latents(model.embed(self.tokens[:, :m]))
-        x = model.up(model.embed(self.tokens[:, t : t + 1], offset=t), self.latents, q_offset=t)
+                x = block(x, q_offset=first, cache=cache)
+        else:
+            new_latents = max(0, min(t + 1, model.config.bottleneck_dim) - first)
+            z = x[:, :0]
+            if new_latents:
+                z = model.down(x[:, :new_latents], first, new_latents, self.down_cache)
+                for block, cache in zip(model.blocks, self.caches, strict=True):
+                    z = block(z, q_offset=first, cache=cache)
+            x = model.up(x, z, q_offset=first, cache=self.up_cache)
+        self.done = t + 1
         return model.head(model.ln_f(x[:, -1]))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def decode_batch(
     model: GPT,
     prompts: list[list[int]],

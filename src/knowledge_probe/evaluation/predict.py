@@ -11,6 +11,24 @@ from knowledge_probe.evaluation.decode import decode_batch, decode_plain
 from knowledge_probe.models.gpt import GPT
 
 
+def length_buckets(lengths: list[int], batch_size: int, max_spread: int) -> list[list[int]]:
+    """Indices grouped by prompt length (spread at most `max_spread`, at most `batch_size` each).
+
+    Batched decoding walks every row through the positions between the shortest and longest
+    prompt one at a time, so similar lengths keep those extra steps few.
+    """
+    buckets: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if (
+            not buckets
+            or len(buckets[-1]) >= batch_size
+            or lengths[i] - lengths[buckets[-1][0]] > max_spread
+        ):
+            buckets.append([])
+        buckets[-1].append(i)
+    return buckets
+
+
 def predict(
     model: GPT,
     vocab: Vocabulary,
@@ -21,6 +39,7 @@ def predict(
     plain: bool = False,
     autocast: bool = False,
     progress: bool = True,
+    max_spread: int = 4,
 ) -> list[str]:
     """Greedy answers in input order. `plain` decodes one question at a time without a cache."""
     limit = model.config.block_size
@@ -44,9 +63,7 @@ def predict(
                     answers[i] = decode_plain(model, p, max_new)
                     bar.update()
             else:
-                order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-                for start in range(0, len(order), batch_size):
-                    chunk = order[start : start + batch_size]
+                for chunk in length_buckets([len(p) for p in prompts], batch_size, max_spread):
                     for i, ids in zip(
                         chunk,
                         decode_batch(

@@ -20,6 +20,24 @@ def causal_mask(n_query: int, n_key: int, q_offset: int, device: torch.device) -
     return torch.arange(n_key, device=device)[None, :] <= q_pos
 
 
+class KVCache:
+    """Keys and values of earlier positions, preallocated so that appending writes in place."""
+
+    def __init__(self, capacity: int):
+        self.capacity, self.length = capacity, 0
+        self.k: torch.Tensor | None = None
+        self.v: torch.Tensor | None = None
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.k is None:
+            shape = (k.size(0), k.size(1), self.capacity, k.size(3))
+            self.k, self.v = k.new_empty(shape), v.new_empty(shape)
+        end = self.length + k.size(2)
+        self.k[:, :, self.length : end], self.v[:, :, self.length : end] = k, v
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]
+
+
 class Attention(nn.Module):
     """Queries from one sequence, keys and values from another (the same one for self-attention)."""
 
@@ -52,20 +70,22 @@ class Attention(nn.Module):
         x_q: torch.Tensor,
         x_kv: torch.Tensor,
         q_offset: int = 0,
-        cache: dict[str, torch.Tensor] | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
-        """`cache`, if given, holds earlier keys/values; the new ones are appended to it in place."""
+        """`cache`, if given, holds earlier keys/values; those of `x_kv` are appended to it."""
         q, k, v = (
             self._split(self.query(x_q)),
             self._split(self.key(x_kv)),
             self._split(self.value(x_kv)),
         )
         if cache is not None:
-            if "k" in cache:
-                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
-            cache["k"], cache["v"] = k, v
+            k, v = cache.append(k, v)
         n_query, n_key = q.size(2), k.size(2)
-        if self.fused and not self._cpu_dropout(q):
+        if (
+            self.fused
+            and not self._cpu_dropout(q)
+            and not (n_query == 1 and q.device.type == "cpu")
+        ):
             dropout = self.attn_drop.p if self.training else 0.0
             if q_offset == 0:
                 y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)

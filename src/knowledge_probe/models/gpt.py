@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from knowledge_probe.data.vocab import PAD_ID
-from knowledge_probe.models.attention import Attention
+from knowledge_probe.models.attention import Attention, KVCache
 
 VARIANTS = ("vanilla", "perceiver")
 
@@ -82,7 +82,7 @@ class Block(nn.Module):
         self.attn, self.mlp = _attention(cfg), MLP(cfg)
 
     def forward(
-        self, x: torch.Tensor, q_offset: int = 0, cache: dict | None = None
+        self, x: torch.Tensor, q_offset: int = 0, cache: KVCache | None = None
     ) -> torch.Tensor:
         h = self.ln1(x)
         x = x + self.attn(h, h, q_offset, cache)
@@ -99,8 +99,16 @@ class DownProjectBlock(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
         self.attn, self.mlp = _attention(cfg), MLP(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.C + self.attn(self.ln1(self.C).expand(x.size(0), -1, -1), x)
+    def forward(
+        self,
+        x: torch.Tensor,
+        first: int = 0,
+        count: int | None = None,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """Latents first..first+count-1 (all by default); with a cache, `x` holds only new inputs."""
+        c = self.C[:, first : first + count if count is not None else None]
+        z = c + self.attn(self.ln1(c).expand(x.size(0), -1, -1), x, first, cache)
         return z + self.mlp(self.ln2(z))
 
 
@@ -112,8 +120,14 @@ class UpProjectBlock(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
         self.attn, self.mlp = _attention(cfg), MLP(cfg)
 
-    def forward(self, x: torch.Tensor, latents: torch.Tensor, q_offset: int = 0) -> torch.Tensor:
-        y = x + self.attn(x, self.ln1(latents), q_offset)
+    def forward(
+        self,
+        x: torch.Tensor,
+        latents: torch.Tensor,
+        q_offset: int = 0,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        y = x + self.attn(x, self.ln1(latents), q_offset, cache)
         return y + self.mlp(self.ln2(y))
 
 
