@@ -104,6 +104,12 @@ def seed_all(seed: int) -> None:
     pl.seed_everything(seed, workers=True, verbose=False)
 
 
+def configure_precision(cfg: DictConfig) -> None:
+    """On the fast path, let float32 matrix products use TF32 on GPUs that have it."""
+    if cfg.fast and torch.cuda.is_available():
+        torch.set_float32_matmul_precision("high")
+
+
 def stage_name(*parts: str) -> str:
     return "-".join(p for p in parts if p)
 
@@ -132,6 +138,7 @@ def tracked_stage(cfg: DictConfig, job_type: str, name: str, tracker: Tracker | 
     """Seed, start the stage's W&B run (unless one is given), print one summary line at the end."""
     quiet_libraries()
     seed_all(int(cfg.seed))
+    configure_precision(cfg)
     own = tracker is None
     tracker = start_stage_tracker(cfg, job_type, name) if own else tracker
     start = time.perf_counter()

@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str]) -> None:
-    compose_and_dump(str(ROOT / "params.yaml"), str(ROOT / "conf"), None, "config", str(ROOT), argv)
-    print(f"wrote {ROOT / 'params.yaml'}" + (f" with {' '.join(argv)}" if argv else ""))
+    """Usage: compose_params.py [--output FILE] [OVERRIDE ...] (default FILE: params.yaml)."""
+    output = ROOT / "params.yaml"
+    if argv[:1] == ["--output"]:
+        output, argv = Path(argv[1]).resolve(), argv[2:]
+    compose_and_dump(str(output), str(ROOT / "conf"), None, "config", str(ROOT), argv)
+    print(f"wrote {output}" + (f" with {' '.join(argv)}" if argv else ""))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The complete handout reproduction on the real data on one GPU: pretrain both variants
+# (650 epochs, side by side on the card), finetune each from pretraining and from scratch,
+# evaluate on dev. Prints wall time per stage, tokens per second and dev accuracies.
+#
+#   bash benchmarks/gpu_check.sh [OUTPUT_DIR] [EXTRA HYDRA OVERRIDES...]
+#   e.g. bash benchmarks/gpu_check.sh /tmp/check trainer=cpu experiment=smoke   (a dry run on a CPU)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(realpath -m "${1:-gpu_check}")
+shift || true
+mkdir -p "$out"
+python tools/compose_params.py --output "$out/params.yaml" experiment=handout trainer=gpu logger=none \
+  "paths.prepared=$out/prepared" "paths.models=$out/models" "paths.metrics=$out/metrics" \
+  "paths.predictions=$out/predictions" "paths.plots=$out/plots" "paths.reports=$out/reports" "$@"
+export KP_PARAMS="$out/params.yaml" PYTHONUNBUFFERED=1
+start=$(date +%s%N)
+stage() {  # run one stage, print its wall time
+  local t0; t0=$(date +%s%N)
+  python -m "pipeline.$1" "${@:2}" 2>>"$out/stderr.log" | grep -E "^\[" || { echo "stage $* failed (see $out/stderr.log)"; return 1; }
+  printf '  %-40s %6d ms wall\n' "$*" "$(( ($(date +%s%N) - t0) / 1000000 ))"
+}
+stage prepare
+stage baseline
+for variant in vanilla perceiver; do  # both pretrainings share the card
+  stage pretrain --variant "$variant" > "$out/pretrain-$variant.log" &
+done
+wait
+cat "$out"/pretrain-*.log
+for variant in vanilla perceiver; do
+  for init in pretrained scratch; do
+    stage finetune --variant "$variant" --init "$init"
+    stage evaluate --variant "$variant" --init "$init"
+  done
+done
+stage report
+cat "$out/reports/summary.md"
+printf 'total wall time: %d s\n' "$(( ($(date +%s%N) - start) / 1000000000 ))"
+nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null || true
