@@ -36,6 +36,7 @@ def train_and_record(
         callbacks=[curves],
         prefix=prefix,
         trim_padding=bool(cfg.fast),
+        compile_model=bool(cfg.fast and cfg.compile),
     )
     if not is_rank_zero():  # the other DDP processes trained alongside; rank 0 writes the outputs
         raise SystemExit(0)

@@ -35,6 +35,7 @@ def fit(
     ckpt_path: str | None = None,
     prefix: str = "train",
     trim_padding: bool = False,
+    compile_model: bool = False,
 ) -> FitSummary:
     """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...)."""
     options = {
@@ -47,7 +48,7 @@ def fit(
         "log_every_n_steps": 1,
         **(trainer_options or {}),
     }
-    module = LanguageModelModule(model, optim, prefix, trim_padding)
+    module = LanguageModelModule(model, optim, prefix, trim_padding, compile_model)
     trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=callbacks or [], **options)
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)

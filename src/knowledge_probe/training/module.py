@@ -13,7 +13,7 @@ from knowledge_probe.training.optim import OptimConfig, lr_multiplier, make_opti
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+    """Training produced a NaN or infinite loss; the stage stops before writing anything."""
 
 
 def trim_trailing_padding(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,10 +34,19 @@ class LanguageModelModule(pl.LightningModule):
     """
 
     def __init__(
-        self, model: GPT, optim: OptimConfig, prefix: str = "train", trim_padding: bool = False
+        self,
+        model: GPT,
+        optim: OptimConfig,
+        prefix: str = "train",
+        trim_padding: bool = False,
+        compile_model: bool = False,
     ):
         super().__init__()
         self.model, self.optim, self.prefix, self.trim_padding = model, optim, prefix, trim_padding
+        # a compiled bound method, not a module, so the weights are registered once
+        self._train_forward = (
+            torch.compile(model.forward, dynamic=True) if compile_model else model.forward
+        )
         self.tokens_seen = 0
         self._last_step_time: float | None = None
 
@@ -51,11 +60,11 @@ class LanguageModelModule(pl.LightningModule):
         full_size = y.numel()
         if self.trim_padding:
             x, y = trim_trailing_padding(x, y)
-        _, loss = self.model(x, y)
+        _, loss = self._train_forward(x, y)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
                 f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
-                "lower the learning rate or check the data; the last good checkpoint is kept"
+                "lower the learning rate or check the data; this stage wrote nothing, earlier outputs are untouched"
             )
         # As the reference: the rate for this step comes from the tokens of the steps before
         # (the first step runs at the full rate), and every target position counts, pads included.
