@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -23,6 +24,16 @@ from knowledge_probe.training import OptimConfig
 PARAMS_FILE = Path(os.environ.get("KP_PARAMS", "params.yaml"))
 VARIANTS = ("vanilla", "perceiver")
 INITS = ("scratch", "pretrained")
+
+
+def run_stage_command(description: str, run, *, with_init: bool) -> None:
+    """Parse `--variant` (and `--init`), then run the stage on params.yaml."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--variant", choices=VARIANTS, required=True)
+    if with_init:
+        parser.add_argument("--init", choices=INITS, required=True)
+    args = parser.parse_args()
+    run(load_params(), args.variant, *([args.init] if with_init else []))
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:

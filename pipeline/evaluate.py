@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import torch
 from knowledge_probe.evaluation import ExactMatch, predict
 from knowledge_probe.io import write_json, write_text
 from knowledge_probe.training import load_model
-from pipeline.common import INITS, VARIANTS, load_params, model_config, read_prepared, tracked_stage
+from pipeline.common import model_config, read_prepared, run_stage_command, tracked_stage
 
 
 def run(cfg, variant: str, init: str, tracker=None) -> dict:
@@ -74,11 +73,7 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--variant", choices=VARIANTS, required=True)
-    parser.add_argument("--init", choices=INITS, required=True)
-    args = parser.parse_args()
-    run(load_params(), args.variant, args.init)
+    run_stage_command(__doc__, run, with_init=True)
 
 
 if __name__ == "__main__":

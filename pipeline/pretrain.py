@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from knowledge_probe.models import GPT
 from knowledge_probe.training import PretrainDataModule, save_model
-from pipeline.common import VARIANTS, load_params, model_config, read_prepared, tracked_stage
+from pipeline.common import model_config, read_prepared, run_stage_command, tracked_stage
 from pipeline.training import train_and_record
 
 
@@ -50,10 +49,7 @@ def run(cfg, variant: str, tracker=None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--variant", choices=VARIANTS, required=True)
-    args = parser.parse_args()
-    run(load_params(), args.variant)
+    run_stage_command(__doc__, run, with_init=False)
 
 
 if __name__ == "__main__":
