@@ -258,3 +258,14 @@ def test_cached_step_logits_equal_full_forward(
             ]  # revealed only after the step, like a generated token
             full, _ = model(final[:, : t + 1])
             torch.testing.assert_close(step, full[:, -1], atol=1e-4, rtol=1e-5)
+
+
+def test_length_buckets_respect_spread_and_size_and_cover_every_prompt():
+    from knowledge_probe.evaluation.predict import length_buckets
+
+    lengths = [30, 12, 45, 13, 31, 12, 50, 29, 14, 44]
+    buckets = length_buckets(lengths, batch_size=3, max_spread=4)
+    assert sorted(i for b in buckets for i in b) == list(range(len(lengths)))
+    for bucket in buckets:
+        spread = max(lengths[i] for i in bucket) - min(lengths[i] for i in bucket)
+        assert len(bucket) <= 3 and spread <= 4
