@@ -13,6 +13,11 @@ from knowledge_probe.training import load_model
 from pipeline.common import model_config, read_prepared, run_stage_command, tracked_stage
 
 
+def write_predictions(path: Path, questions, answers: list[str]) -> None:
+    """`NAME<TAB>PREDICTION` per line, in question order."""
+    write_text(path, "".join(f"{q.name}\t{a}\n" for q, a in zip(questions, answers, strict=True)))
+
+
 def run(cfg, variant: str, init: str, tracker=None) -> dict:
     name = f"{variant}-{init}"
     with tracked_stage(cfg, "evaluate", f"evaluate-{name}", tracker) as (tracker, summary):
@@ -43,14 +48,8 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
         }
         write_json(Path(cfg.paths.metrics) / "eval" / f"{name}.json", result)
         out = Path(cfg.paths.predictions)
-        write_text(
-            out / f"{name}.dev.tsv",
-            "".join(f"{q.name}\t{a}\n" for q, a in zip(data.dev, dev_answers, strict=True)),
-        )
-        write_text(
-            out / f"{name}.test.tsv",
-            "".join(f"{q.name}\t{a}\n" for q, a in zip(data.test, test_answers, strict=True)),
-        )
+        write_predictions(out / f"{name}.dev.tsv", data.dev, dev_answers)
+        write_predictions(out / f"{name}.test.tsv", data.test, test_answers)
         tracker.summary({f"dev/{name}/{k}": v for k, v in result.items()})
         tracker.log_table(
             f"dev_predictions/{name}",

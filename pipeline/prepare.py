@@ -9,7 +9,7 @@ from pathlib import Path
 from knowledge_probe.data import FILE_NAMES, Vocabulary, max_truncation, read_corpus, read_questions
 from knowledge_probe.data.cs224n import DataSourceError, locate
 from knowledge_probe.data.synthetic import SyntheticSpec, generate
-from knowledge_probe.io import write_json, write_text
+from knowledge_probe.io import write_json, write_text, write_with
 from pipeline.common import load_params, tracked_stage
 
 
@@ -79,7 +79,7 @@ def run(cfg, tracker=None) -> dict:
         write_text(out / "dev.tsv", "".join(f"{q.question}\t{q.place}\n" for q in dev))
         write_text(out / "test.tsv", "".join(f"{q.question}\n" for q in test))
         if "people" in files:
-            shutil.copyfile(files["people"], out / "people.tsv")
+            write_with(out / "people.tsv", lambda tmp: shutil.copyfile(files["people"], tmp))
         stats = statistics(corpus, train, dev, test, vocab, cfg.model.block_size)
         write_json(Path(cfg.paths.metrics) / "data.json", stats)
         tracker.summary({f"data/{k}": v for k, v in stats.items()})
