@@ -23,6 +23,8 @@ def run(cfg, variant: str, tracker=None) -> dict:
             fast=bool(cfg.fast),
             shuffle=bool(cfg.pretrain.shuffle),
             num_workers=cfg.trainer.num_workers,
+            window=cfg.pretrain.window,
+            questions=data.train if cfg.pretrain.mix_questions else (),
         )
         metrics = train_and_record(
             cfg,
@@ -39,7 +41,8 @@ def run(cfg, variant: str, tracker=None) -> dict:
         save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "pretrain", **metrics})
         tracker.log_artifact(checkpoint, f"{variant}-pretrain", "model", metadata=metrics)
         summary.update(
-            read=f"{len(data.corpus)} bios",
+            read=f"{len(data.corpus)} bios"
+            + (f" + {len(data.train)} train questions" if cfg.pretrain.mix_questions else ""),
             wrote=str(checkpoint),
             params=f"{metrics['parameters']:,}",
             loss=f"{metrics['final_loss']:.3f}",

@@ -253,3 +253,37 @@ def test_dataloader_workers_draw_independent_corruptions(
     # batches alternate between the two workers: 0, 1, 0, 1
     assert len(batches) == 4
     assert not (torch.equal(batches[0], batches[1]) and torch.equal(batches[2], batches[3]))
+
+
+@pytest.mark.parametrize("path", ["plain", "batched"])
+def test_random_window_reaches_the_whole_document(letters_vocab: Vocabulary, path: str) -> None:
+    """Every piece is a contiguous substring; the end of a long document is shown, unlike prefix."""
+    doc = long_document(300, seed=3)
+    if path == "plain":
+        dataset = CharCorruptionDataset(
+            [doc], letters_vocab, BLOCK, rng=random.Random(0), window="random"
+        )
+        rows = [parse(letters_vocab, *dataset[0], BLOCK) for _ in range(DRAWS)]
+    else:
+        torch.manual_seed(0)
+        dataset = BatchedCorruptionDataset([doc], letters_vocab, BLOCK, window="random")
+        x, y = dataset[[0] * DRAWS]
+        rows = [parse(letters_vocab, x[i], y[i], BLOCK) for i in range(DRAWS)]
+    starts = []
+    for row in rows:
+        assert 4 <= len(row.original) <= max_truncation(BLOCK)
+        assert row.original in doc
+        starts.append(doc.index(row.original))
+    covered = {
+        i for row, s in zip(rows, starts, strict=True) for i in range(s, s + len(row.original))
+    }
+    assert max(covered) == len(doc) - 1  # the last character is shown
+    assert len(covered) == len(doc)
+    assert sum(s > 0 for s in starts) > DRAWS // 2
+
+
+def test_unknown_window_is_refused(letters_vocab: Vocabulary) -> None:
+    with pytest.raises(ValueError, match="allowed: prefix, random"):
+        CharCorruptionDataset(["abcd"], letters_vocab, BLOCK, window="middle")
+    with pytest.raises(ValueError, match="allowed: prefix, random"):
+        BatchedCorruptionDataset(["abcd"], letters_vocab, BLOCK, window="middle")

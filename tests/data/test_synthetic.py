@@ -248,3 +248,23 @@ def test_write_overwrites_in_place(tmp_path: Path) -> None:
     generate(SyntheticSpec(n_train=30, n_dev=5, n_test=5, seed=4)).write(tmp_path)
     assert len((tmp_path / FILE_NAMES["train"]).read_text(encoding="utf-8").splitlines()) == 30
     assert len(list(tmp_path.iterdir())) == 6  # no temporary files left behind
+
+
+def test_bio_variants_state_the_same_facts_in_different_words() -> None:
+    spec = SyntheticSpec(n_train=60, n_dev=20, n_test=20, bio_variants=3, seed=5)
+    data = generate(spec)
+    by_name: dict[str, list[str]] = {}
+    for line in data.corpus:
+        by_name.setdefault(line.split(". ", 1)[0], []).append(line)
+    assert set(by_name) == {p.name for p in data.people}
+    for person in data.people:
+        lines = by_name[person.name]
+        assert len(lines) == 3, lines
+        assert len(set(lines)) == 3  # different phrasings
+        for line in lines:
+            assert person.birthplace in line
+
+
+def test_bio_variants_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="bio_variants"):
+        SyntheticSpec(bio_variants=0)

@@ -3,6 +3,10 @@
 Both draw from the same distribution: truncate a document to a random length in
 [4, int(block*7/8)], cut out a span of length uniform in [1, max(1, L//2)] (mean about L/4)
 at a uniform start, and emit `prefix MASK suffix MASK span PADS` of length block+1.
+
+`window="prefix"` (the reference) always truncates from the document's start, so text beyond
+int(block*7/8) characters is never seen; `window="random"` takes the truncated piece from a
+uniform offset instead, so every part of every document is shown.
 """
 
 from __future__ import annotations
@@ -20,11 +24,19 @@ def max_truncation(block_size: int) -> int:
     return int(block_size * 7 / 8)
 
 
+WINDOWS = ("prefix", "random")
+
+
+def check_window(window: str) -> None:
+    if window not in WINDOWS:
+        raise ValueError(f"unknown corruption window {window!r}; allowed: {', '.join(WINDOWS)}")
+
+
 def corrupt(
-    doc: list[int], trunc_len: int, span_len: int, start: int, block_size: int
+    doc: list[int], trunc_len: int, span_len: int, start: int, block_size: int, offset: int = 0
 ) -> list[int]:
     """Build one corrupted sequence (length block+1) from explicit random draws."""
-    truncated = doc[:trunc_len]
+    truncated = doc[offset : offset + trunc_len]
     prefix, span, suffix = (
         truncated[:start],
         truncated[start : start + span_len],
@@ -50,11 +62,13 @@ class CharCorruptionDataset(Dataset):
         vocab: Vocabulary,
         block_size: int,
         rng: random.Random | None = None,
+        window: str = "prefix",
     ):
         if block_size < 8:
             raise ValueError(f"block_size must be at least 8, got {block_size}")
+        check_window(window)
         self.docs = [vocab.encode(d) for d in documents]
-        self.vocab, self.block_size = vocab, block_size
+        self.vocab, self.block_size, self.window = vocab, block_size, window
         self._rng, self._rng_seed = rng, None
 
     @property
@@ -70,10 +84,13 @@ class CharCorruptionDataset(Dataset):
     def __getitem__(self, idx: int) -> tuple[torch.Tensor, torch.Tensor]:
         doc = self.docs[idx]
         trunc_len = self.rng.randint(4, max_truncation(self.block_size))
-        length = min(trunc_len, len(doc))
+        offset = 0
+        if self.window == "random":
+            offset = self.rng.randint(0, max(0, len(doc) - trunc_len))
+        length = min(trunc_len, len(doc) - offset)
         span_len, start = draw_span(length, self.rng)
         seq = torch.tensor(
-            corrupt(doc, trunc_len, span_len, start, self.block_size), dtype=torch.long
+            corrupt(doc, trunc_len, span_len, start, self.block_size, offset), dtype=torch.long
         )
         return seq[:-1], seq[1:]
 
@@ -98,17 +115,40 @@ def corrupt_batch(
     return torch.where(pos < length + 2, out, PAD_ID)
 
 
+def draw_truncations(n: int, block_size: int, generator: torch.Generator | None = None):
+    return torch.randint(4, max_truncation(block_size) + 1, (n,), generator=generator)
+
+
 def draw_spans_batch(
-    lengths: torch.Tensor, block_size: int, generator: torch.Generator | None = None
+    lengths: torch.Tensor,
+    block_size: int,
+    generator: torch.Generator | None = None,
+    trunc_len: torch.Tensor | None = None,
 ):
     """Draw (trunc_len, span_len, start) for a batch from the same distribution as the plain path."""
     n = lengths.numel()
-    trunc_len = torch.randint(4, max_truncation(block_size) + 1, (n,), generator=generator)
+    if trunc_len is None:
+        trunc_len = draw_truncations(n, block_size, generator)
     length = torch.minimum(trunc_len, lengths)
     upper = (length // 2).clamp(min=1)
     span_len = torch.minimum(1 + (torch.rand(n, generator=generator) * upper).long(), length)
     start = (torch.rand(n, generator=generator) * (length - span_len + 1)).long()
     return trunc_len, span_len, start
+
+
+def draw_offsets(
+    lengths: torch.Tensor, trunc_len: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """A uniform window start in [0, max(0, length - trunc_len)] per document."""
+    room = (lengths - trunc_len).clamp(min=0) + 1
+    return (torch.rand(lengths.numel(), generator=generator) * room).long()
+
+
+def windows(docs: torch.Tensor, offsets: torch.Tensor, width: int) -> torch.Tensor:
+    """docs [B, D] shifted left by `offsets` [B] and cut to `width` columns (PAD beyond the end)."""
+    pos = offsets[:, None] + torch.arange(width)[None, :]
+    shifted = docs.gather(1, pos.clamp(max=docs.size(1) - 1))
+    return torch.where(pos < docs.size(1), shifted, PAD_ID)
 
 
 class BatchedCorruptionDataset(Dataset):
@@ -117,11 +157,19 @@ class BatchedCorruptionDataset(Dataset):
     Index it with a list of indices (use it with a BatchSampler and `batch_size=None`).
     """
 
-    def __init__(self, documents: list[str], vocab: Vocabulary, block_size: int):
+    def __init__(
+        self, documents: list[str], vocab: Vocabulary, block_size: int, window: str = "prefix"
+    ):
         if block_size < 8:
             raise ValueError(f"block_size must be at least 8, got {block_size}")
+        check_window(window)
+        self.window = window
+        encoded = [vocab.encode(d) for d in documents]
         width = max_truncation(block_size)
-        encoded = [vocab.encode(d)[:width] for d in documents]
+        if window == "prefix":
+            encoded = [e[:width] for e in encoded]
+        else:
+            width = max([width, *map(len, encoded)])
         self.lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         self.docs = torch.full((len(encoded), width), PAD_ID, dtype=torch.long)
         for i, e in enumerate(encoded):
@@ -133,7 +181,12 @@ class BatchedCorruptionDataset(Dataset):
 
     def __getitem__(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
         indices = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
-        lengths = self.lengths[indices]
-        draws = draw_spans_batch(lengths, self.block_size)
-        seq = corrupt_batch(self.docs[indices], lengths, *draws, self.block_size)
+        docs, lengths = self.docs[indices], self.lengths[indices]
+        trunc_len = draw_truncations(len(indices), self.block_size)
+        if self.window == "random":
+            width = max_truncation(self.block_size)
+            offsets = draw_offsets(lengths, trunc_len)
+            docs, lengths = windows(docs, offsets, width), (lengths - offsets).clamp(max=width)
+        draws = draw_spans_batch(lengths, self.block_size, trunc_len=trunc_len)
+        seq = corrupt_batch(docs, lengths, *draws, self.block_size)
         return seq[:, :-1], seq[:, 1:]

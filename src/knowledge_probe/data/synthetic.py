@@ -132,11 +132,17 @@ class SyntheticSpec:
     cities_per_country: int = 12
     locale_fidelity: float = 0.75  # probability a person is born in their name's country
     max_bio_chars: int = 130  # further sentences are only added while a line stays this short
+    # biographies per person, each phrased differently (the same facts); 1 is the real data's way
+    bio_variants: int = 1
     seed: int = 0
 
     def __post_init__(self) -> None:
         if min(self.n_train, self.n_dev, self.n_test, self.n_background) < 0:
             raise ValueError(f"split sizes must not be negative: {self}")
+        if not 1 <= self.bio_variants <= len(BIRTH_OPENERS):
+            raise ValueError(
+                f"bio_variants must lie in [1, {len(BIRTH_OPENERS)}], got {self.bio_variants}"
+            )
         if not 0.0 <= self.locale_fidelity <= 1.0:
             raise ValueError(f"locale_fidelity must lie in [0, 1], got {self.locale_fidelity}")
         # A biography names up to 1 + len(DISTRACTOR_ROLES) distinct places, and with full
@@ -301,8 +307,10 @@ def _biography(
     places: _PlaceSampler,
     rng: random.Random,
     max_chars: int,
-) -> str:
-    """One line: "NAME. " then one to three sentences, the birthplace among other places."""
+    variants: int = 1,
+) -> list[str]:
+    """`variants` lines, each "NAME. " then one to three sentences, the birthplace among other
+    places; the lines state the same facts in different words."""
     taken = {person.birthplace}
     values = {"name": person.name, "birth": person.birthplace, "poss": poss}
     for role in DISTRACTOR_ROLES:
@@ -321,13 +329,16 @@ def _biography(
     rng.shuffle(openings)
     if rng.random() < OTHER_OPENER_RATE:
         openings.insert(0, [rng.choice(OTHER_OPENERS), rng.choice(BIRTH_FOLLOWERS)])
-    # Take the first opening that keeps the birthplace in the pretraining window; only a very
+    # Take the first openings that keep the birthplace in the pretraining window; only a very
     # long name can defeat them all, and then the birthplace sits as early as possible.
+    lines: list[str] = []
     for opening in [*openings, ["{name} was born in {birth}."]]:
         line, birth_end = _compose(opening, values, rng, max_chars)
         if birth_end <= BIRTHPLACE_WINDOW:
-            break
-    return line
+            lines.append(line)
+            if len(lines) == variants:
+                break
+    return lines or [line]
 
 
 def _cover_question_characters(corpus: list[str], people: list[Person]) -> None:
@@ -368,7 +379,9 @@ def generate(spec: SyntheticSpec = SyntheticSpec()) -> SyntheticDataset:
         country = LOCALES[locale]
         person = Person(name, locale, country, sampler.draw(country), split)
         people.append(person)
-        corpus.append(_biography(person, surname, poss, sampler, rng, spec.max_bio_chars))
+        corpus += _biography(
+            person, surname, poss, sampler, rng, spec.max_bio_chars, spec.bio_variants
+        )
     _cover_question_characters(corpus, people)
     rng.shuffle(corpus)
 
