@@ -25,7 +25,7 @@ def run_chain(cfg: DictConfig, output_dir: Path) -> dict:
     """Run every stage for `cfg.model.variant`, writing under `output_dir`; return the summary rows."""
     cfg = cfg.copy()
     OmegaConf.set_struct(cfg, False)
-    for key in ("prepared", "models", "metrics", "predictions", "plots", "reports"):
+    for key in ("prepared", "models", "metrics", "predictions", "plots", "reports", "checkpoints"):
         cfg.paths[key] = str(output_dir / Path(cfg.paths[key]).name)
     variant = cfg.model.variant
     quiet_libraries()

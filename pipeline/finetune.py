@@ -21,14 +21,16 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
             tracker.use_artifact(f"{variant}-pretrain", "model", source)
             epochs = cfg.finetune.epochs_pretrained
         else:
-            model, epochs = GPT(config), cfg.finetune.epochs_scratch
+            model, epochs, source = GPT(config), cfg.finetune.epochs_scratch, None
         datamodule = FinetuneDataModule(
             data.train,
             data.vocab,
             config.block_size,
             cfg.finetune.batch_size,
+            fast=bool(cfg.fast),
             shuffle=bool(cfg.finetune.shuffle),
             num_workers=cfg.trainer.num_workers,
+            seed=int(cfg.seed),
         )
         metrics = train_and_record(
             cfg,
@@ -40,6 +42,7 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
             Path(cfg.paths.plots) / "finetune" / f"{name}.csv",
             Path(cfg.paths.metrics) / "finetune" / f"{name}.json",
             f"finetune_{variant}_{init}",
+            inputs=[Path(cfg.paths.prepared) / "train.tsv", *([source] if source else [])],
         )
         checkpoint = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
         save_model(

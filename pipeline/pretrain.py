@@ -24,6 +24,7 @@ def run(cfg, variant: str, tracker=None) -> dict:
             shuffle=bool(cfg.pretrain.shuffle),
             num_workers=cfg.trainer.num_workers,
             window=cfg.pretrain.window,
+            seed=int(cfg.seed),
             questions=data.train if cfg.pretrain.mix_questions else (),
         )
         metrics = train_and_record(
@@ -36,6 +37,10 @@ def run(cfg, variant: str, tracker=None) -> dict:
             Path(cfg.paths.plots) / "pretrain" / f"{variant}.csv",
             Path(cfg.paths.metrics) / "pretrain" / f"{variant}.json",
             f"pretrain_{variant}",
+            inputs=[
+                Path(cfg.paths.prepared) / "corpus.txt",
+                Path(cfg.paths.prepared) / "train.tsv",
+            ],
         )
         checkpoint = Path(cfg.paths.models) / variant / "pretrain.ckpt"
         save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "pretrain", **metrics})

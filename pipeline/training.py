@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from knowledge_probe.io import write_json
 from knowledge_probe.models import GPT
 from knowledge_probe.tracking import Tracker
-from knowledge_probe.training import CurveRecorder, fit
+from knowledge_probe.training import CurveRecorder, ResumeCheckpoint, fit, run_fingerprint
 from pipeline.common import is_rank_zero, optim_config, trainer_options
 
 
@@ -23,8 +24,13 @@ def train_and_record(
     curve_path: Path,
     metrics_path: Path,
     prefix: str,
+    inputs: list[Path],
 ) -> dict:
-    """Train in place; write the loss curve (CSV) and a metrics JSON; return the metrics."""
+    """Train in place; write the loss curve (CSV) and a metrics JSON; return the metrics.
+
+    The run resumes from its resume checkpoint when one exists for the same configuration and
+    the same `inputs` (files whose content determines the run).
+    """
     curves = CurveRecorder(prefix)
     result = fit(
         model,
@@ -37,6 +43,7 @@ def train_and_record(
         prefix=prefix,
         trim_padding=bool(cfg.fast),
         compile_model=bool(cfg.fast and cfg.compile),
+        resume=resume_checkpoint(cfg, section, model, epochs, prefix, inputs),
     )
     if not is_rank_zero():  # the other DDP processes trained alongside; rank 0 writes the outputs
         raise SystemExit(0)
@@ -48,8 +55,34 @@ def train_and_record(
         "seconds": round(result.seconds, 2),
         "tokens_per_sec": round(result.tokens_per_sec, 1),
         "final_loss": round(result.final_loss, 5),
+        "resumed_at_step": result.resumed_at_step,
         "parameters": model.num_parameters(),
     }
     write_json(metrics_path, metrics)
     tracker.summary({f"{prefix}/{k}": v for k, v in metrics.items()})
     return metrics
+
+
+def resume_checkpoint(
+    cfg: DictConfig, section: DictConfig, model: GPT, epochs: int, prefix: str, inputs: list[Path]
+) -> ResumeCheckpoint:
+    """Where this run's training state goes, keyed by everything that determines the run."""
+    description = {
+        "section": OmegaConf.to_container(section, resolve=True),
+        "model": model.config.to_dict(),
+        "epochs": epochs,
+        "seed": cfg.seed,
+        "fast": cfg.fast,
+        "precision": cfg.trainer.precision,
+        "inputs": {str(path): file_digest(path) for path in inputs},
+    }
+    return ResumeCheckpoint(
+        Path(cfg.paths.checkpoints) / f"{prefix}.ckpt",
+        int(cfg.resume.every_n_steps),
+        run_fingerprint(description),
+    )
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

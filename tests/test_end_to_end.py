@@ -85,8 +85,8 @@ def test_pretrain_finetune_evaluate(variant: str) -> None:
 
     finetune = FinetuneDataModule(train, vocab, BLOCK, 10)
     assert len(finetune) == len(train)
-    summary = fit(model, finetune, optim, max_epochs=20, trainer_options=QUIET)
-    assert summary.steps == 20 * 3
+    summary = fit(model, finetune, optim, max_epochs=40, trainer_options=QUIET)
+    assert summary.steps == 40 * 3
     assert summary.final_loss < 1.5
 
     predictions = predict(model, vocab, dev, batch_size=4, progress=False)
@@ -101,7 +101,7 @@ def test_pretrain_finetune_evaluate(variant: str) -> None:
         p == q.place for p, q in zip(predictions, dev, strict=True)
     )
     # after finetuning, answers look like places, not arbitrary text
-    assert sum(p in CITIES for p in predictions) >= 3
+    assert sum(p in CITIES for p in predictions) >= 3, predictions
 
 
 def train_once(seed: int, fast: bool) -> dict[str, torch.Tensor]:

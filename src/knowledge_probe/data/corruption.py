@@ -180,13 +180,19 @@ class BatchedCorruptionDataset(Dataset):
         return len(self.lengths)
 
     def __getitem__(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.batch(indices)
+
+    def batch(
+        self, indices, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Corrupt the documents at `indices`, drawing from `generator` (default: the global one)."""
         indices = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
         docs, lengths = self.docs[indices], self.lengths[indices]
-        trunc_len = draw_truncations(len(indices), self.block_size)
+        trunc_len = draw_truncations(len(indices), self.block_size, generator)
         if self.window == "random":
             width = max_truncation(self.block_size)
-            offsets = draw_offsets(lengths, trunc_len)
+            offsets = draw_offsets(lengths, trunc_len, generator)
             docs, lengths = windows(docs, offsets, width), (lengths - offsets).clamp(max=width)
-        draws = draw_spans_batch(lengths, self.block_size, trunc_len=trunc_len)
+        draws = draw_spans_batch(lengths, self.block_size, generator, trunc_len=trunc_len)
         seq = corrupt_batch(docs, lengths, *draws, self.block_size)
         return seq[:, :-1], seq[:, 1:]

@@ -44,3 +44,10 @@ class NameDataset(Dataset):
 
     def __getitem__(self, idx: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.examples[idx]
+
+    def batch(
+        self, indices, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The examples at `indices`, stacked (nothing random here; `generator` is unused)."""
+        rows = [self.examples[int(i)] for i in torch.as_tensor(indices).reshape(-1)]
+        return torch.stack([x for x, _ in rows]), torch.stack([y for _, y in rows])

@@ -6,6 +6,7 @@ from knowledge_probe.training.datamodule import FinetuneDataModule, PretrainData
 from knowledge_probe.training.fit import FitSummary, fit
 from knowledge_probe.training.module import LanguageModelModule, NonFiniteLossError
 from knowledge_probe.training.optim import OptimConfig, lr_multiplier
+from knowledge_probe.training.resume import ResumeCheckpoint, TrainingInterrupted, run_fingerprint
 
 __all__ = [
     "CheckpointError",
@@ -16,8 +17,11 @@ __all__ = [
     "NonFiniteLossError",
     "OptimConfig",
     "PretrainDataModule",
+    "ResumeCheckpoint",
+    "TrainingInterrupted",
     "fit",
     "load_model",
     "lr_multiplier",
+    "run_fingerprint",
     "save_model",
 ]

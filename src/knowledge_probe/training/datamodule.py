@@ -1,22 +1,20 @@
-"""DataModules for the two objectives: span corruption (pretraining) and name QA (finetuning)."""
+"""DataModules for the two objectives: span corruption (pretraining) and name QA (finetuning).
+
+On the fast path both serve `ResumableBatches` (batches fixed by seed, epoch and position, so an
+interrupted run resumes exactly); the plain path keeps the reference's DataLoader.
+"""
 
 from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import (
-    BatchSampler,
-    ConcatDataset,
-    DataLoader,
-    Dataset,
-    RandomSampler,
-    SequentialSampler,
-)
+from torch.utils.data import ConcatDataset, DataLoader
 
 from knowledge_probe.data.corruption import BatchedCorruptionDataset, CharCorruptionDataset
 from knowledge_probe.data.names import NameDataset
 from knowledge_probe.data.readers import Question
 from knowledge_probe.data.vocab import Vocabulary
+from knowledge_probe.training.batches import ResumableBatches
 
 
 def _loader_options(num_workers: int) -> dict:
@@ -27,7 +25,7 @@ def _loader_options(num_workers: int) -> dict:
     }
 
 
-class MixedBatchDataset(Dataset):
+class MixedBatchDataset:
     """Batched corruption of documents plus fixed examples (indices past the documents), one batch.
 
     Lets pretraining see the training questions in their finetuning form alongside the corpus.
@@ -35,26 +33,52 @@ class MixedBatchDataset(Dataset):
 
     def __init__(self, corruption: BatchedCorruptionDataset, fixed: NameDataset):
         self.corruption, self.fixed = corruption, fixed
-        self.fixed_x = torch.stack([x for x, _ in fixed.examples]) if len(fixed) else None
-        self.fixed_y = torch.stack([y for _, y in fixed.examples]) if len(fixed) else None
 
     def __len__(self) -> int:
         return len(self.corruption) + len(self.fixed)
 
-    def __getitem__(self, indices) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(
+        self, indices, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         indices = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
         n_docs = len(self.corruption)
         docs, extra = indices[indices < n_docs], indices[indices >= n_docs] - n_docs
-        xs, ys = [], []
+        parts = []
         if len(docs):
-            x, y = self.corruption[docs]
-            xs.append(x), ys.append(y)
+            parts.append(self.corruption.batch(docs, generator))
         if len(extra):
-            xs.append(self.fixed_x[extra]), ys.append(self.fixed_y[extra])
-        return torch.cat(xs), torch.cat(ys)
+            parts.append(self.fixed.batch(extra))
+        return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
 
 
-class PretrainDataModule(pl.LightningDataModule):
+class _ResumableDataModule(pl.LightningDataModule):
+    """Serves `ResumableBatches`, sharded over the trainer's processes, from `resume_at` on."""
+
+    def __init__(self, batch_size: int, shuffle: bool, seed: int):
+        super().__init__()
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self._start = (0, 0)
+
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        self._start = (epoch, batches_done)
+
+    def resumable_batches(self, source) -> ResumableBatches:
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        epoch, done = self._start
+        return ResumableBatches(
+            source,
+            self.batch_size,
+            shuffle=self.shuffle,
+            seed=self.seed,
+            rank=rank,
+            world_size=world,
+            start_epoch=epoch,
+            skip=done,
+        )
+
+
+class PretrainDataModule(_ResumableDataModule):
     """`fast` corrupts whole batches in tensor operations; otherwise one example at a time.
 
     `window` picks where the corrupted piece of a document comes from (see `corruption`);
@@ -73,40 +97,36 @@ class PretrainDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         window: str = "prefix",
         questions: list[Question] = (),
+        seed: int = 0,
     ):
-        super().__init__()
+        super().__init__(batch_size, shuffle, seed)
         self.documents, self.vocab, self.block_size = documents, vocab, block_size
-        self.batch_size, self.fast, self.shuffle, self.num_workers = (
-            batch_size,
-            fast,
-            shuffle,
-            num_workers,
-        )
-        self.window = window
+        self.fast, self.num_workers, self.window = fast, num_workers, window
         self.questions = NameDataset(list(questions), vocab, block_size)
 
     def __len__(self) -> int:
         return len(self.documents) + len(self.questions)
 
-    def train_dataloader(self) -> DataLoader:
-        options = _loader_options(self.num_workers)
+    def train_dataloader(self):
         if self.fast:
             corruption = BatchedCorruptionDataset(
                 self.documents, self.vocab, self.block_size, self.window
             )
-            dataset = MixedBatchDataset(corruption, self.questions)
-            order = RandomSampler(dataset) if self.shuffle else SequentialSampler(dataset)
-            sampler = BatchSampler(order, self.batch_size, drop_last=False)
-            return DataLoader(dataset, batch_size=None, sampler=sampler, **options)
+            return self.resumable_batches(MixedBatchDataset(corruption, self.questions))
         dataset = CharCorruptionDataset(
             self.documents, self.vocab, self.block_size, window=self.window
         )
         if len(self.questions):
             dataset = ConcatDataset([dataset, self.questions])
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=self.shuffle, **options)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            **_loader_options(self.num_workers),
+        )
 
 
-class FinetuneDataModule(pl.LightningDataModule):
+class FinetuneDataModule(_ResumableDataModule):
     def __init__(
         self,
         questions: list[Question],
@@ -114,17 +134,21 @@ class FinetuneDataModule(pl.LightningDataModule):
         block_size: int,
         batch_size: int,
         *,
+        fast: bool = True,
         shuffle: bool = False,
         num_workers: int = 0,
+        seed: int = 0,
     ):
-        super().__init__()
+        super().__init__(batch_size, shuffle, seed)
         self.dataset = NameDataset(questions, vocab, block_size)
-        self.batch_size, self.shuffle, self.num_workers = batch_size, shuffle, num_workers
+        self.fast, self.num_workers = fast, num_workers
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self):
+        if self.fast:
+            return self.resumable_batches(self.dataset)
         return DataLoader(
             self.dataset,
             batch_size=self.batch_size,

@@ -12,6 +12,7 @@ import torch
 from knowledge_probe.models.gpt import GPT
 from knowledge_probe.training.module import LanguageModelModule
 from knowledge_probe.training.optim import OptimConfig
+from knowledge_probe.training.resume import ResumeCheckpoint, usable_checkpoint
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,9 @@ class FitSummary:
     seconds: float
     steps: int
     tokens: int
-    tokens_per_sec: float
+    tokens_per_sec: float  # of the tokens trained in this process (a resumed run's share)
     final_loss: float
+    resumed_at_step: int = 0
 
 
 def fit(
@@ -36,8 +38,13 @@ def fit(
     prefix: str = "train",
     trim_padding: bool = False,
     compile_model: bool = False,
+    resume: ResumeCheckpoint | None = None,
 ) -> FitSummary:
-    """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...)."""
+    """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...).
+
+    With `resume`, the state is saved periodically and on SIGTERM/SIGINT, a matching saved state
+    is continued from, and the resume checkpoint is removed once training has finished.
+    """
     options = {
         "accelerator": "cpu",
         "devices": 1,
@@ -48,16 +55,23 @@ def fit(
         "log_every_n_steps": 1,
         **(trainer_options or {}),
     }
+    callbacks = list(callbacks or [])
+    if resume is not None:
+        callbacks.append(resume)
+        ckpt_path = ckpt_path or usable_checkpoint(resume.path, resume.fingerprint)
     module = LanguageModelModule(model, optim, prefix, trim_padding, compile_model)
-    trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=callbacks or [], **options)
+    trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=callbacks, **options)
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     seconds = time.perf_counter() - start
+    if resume is not None and trainer.is_global_zero:
+        resume.remove()
     loss = trainer.callback_metrics.get(f"{prefix}/loss", torch.tensor(float("nan")))
     return FitSummary(
         seconds=seconds,
         steps=trainer.global_step,
         tokens=module.tokens_seen,
-        tokens_per_sec=module.tokens_seen / max(seconds, 1e-9),
+        tokens_per_sec=(module.tokens_seen - module.tokens_resumed) / max(seconds, 1e-9),
         final_loss=float(loss),
+        resumed_at_step=module.resumed_at_step,
     )

@@ -47,7 +47,7 @@ class LanguageModelModule(pl.LightningModule):
         self._train_forward = (
             torch.compile(model.forward, dynamic=True) if compile_model else model.forward
         )
-        self.tokens_seen = 0
+        self.tokens_seen = self.tokens_resumed = self.resumed_at_step = 0
         self._last_step_time: float | None = None
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
@@ -64,7 +64,8 @@ class LanguageModelModule(pl.LightningModule):
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
                 f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
-                "lower the learning rate or check the data; this stage wrote nothing, earlier outputs are untouched"
+                "lower the learning rate or check the data; this stage wrote no outputs (earlier ones are "
+                "untouched) and the last resume checkpoint, if any, is kept"
             )
         # As the reference: the rate for this step comes from the tokens of the steps before
         # (the first step runs at the full rate), and every target position counts, pads included.
@@ -109,4 +110,5 @@ class LanguageModelModule(pl.LightningModule):
         checkpoint["tokens_seen"] = self.tokens_seen
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self.tokens_seen = int(checkpoint.get("tokens_seen", 0))
+        self.tokens_seen = self.tokens_resumed = int(checkpoint.get("tokens_seen", 0))
+        self.resumed_at_step = int(checkpoint.get("global_step", 0))
