@@ -44,7 +44,31 @@ def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:
         )
     cfg = OmegaConf.load(path)
     OmegaConf.resolve(cfg)
+    validate(cfg, str(path))
     return cfg
+
+
+def validate(cfg: DictConfig, origin: str) -> None:
+    """Refuse impossible settings before any stage reads data or trains (message: what to fix)."""
+    from knowledge_probe.data.corruption import check_window
+
+    try:
+        if cfg.model.variant not in VARIANTS:
+            raise ValueError(
+                f"unknown model.variant {cfg.model.variant!r}; allowed: {', '.join(VARIANTS)}"
+            )
+        for variant in VARIANTS:
+            model_config(cfg, variant, vocab_size=256)
+        check_window(cfg.pretrain.window)
+        for section in ("pretrain", "finetune"):
+            if cfg[section].batch_size < 1 or cfg[section].learning_rate <= 0:
+                raise ValueError(
+                    f"{section}.batch_size and {section}.learning_rate must be positive"
+                )
+        if cfg.resume.every_n_steps < 0:
+            raise ValueError("resume.every_n_steps must be >= 0 (0: only on signals)")
+    except ValueError as err:
+        sys.exit(f"{origin}: invalid configuration: {err}")
 
 
 def quiet_libraries() -> None:

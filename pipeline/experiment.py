@@ -4,8 +4,8 @@
     python -m pipeline.experiment -m model=vanilla,perceiver seed=0,1,2
 
 Each job prepares the data, trains the configured `model` variant from scratch and from
-pretraining, evaluates both, and writes its report into its own output directory, logging to
-one W&B run that is finished before the next job starts. After a multirun, `CompareRuns`
+pretraining, evaluates both, runs the analyses, and writes its report into its own output
+directory, logging to one W&B run that is finished before the next job starts. After a multirun, `CompareRuns`
 (conf/hydra/callbacks) writes a comparison of all jobs into the sweep directory.
 """
 
@@ -17,8 +17,18 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline import baseline, evaluate, finetune, prepare, pretrain, report
-from pipeline.common import INITS, quiet_libraries, start_stage_tracker
+from pipeline import (
+    analyze_attention,
+    analyze_complexity,
+    analyze_hallucination,
+    baseline,
+    evaluate,
+    finetune,
+    prepare,
+    pretrain,
+    report,
+)
+from pipeline.common import INITS, quiet_libraries, start_stage_tracker, validate
 
 
 def run_chain(cfg: DictConfig, output_dir: Path) -> dict:
@@ -39,6 +49,9 @@ def run_chain(cfg: DictConfig, output_dir: Path) -> dict:
         for init in INITS:
             finetune.run(cfg, variant, init, tracker)
             evaluate.run(cfg, variant, init, tracker)
+        analyze_attention.run(cfg, tracker)
+        analyze_complexity.run(cfg, tracker)
+        analyze_hallucination.run(cfg, tracker)
         rows = report.run(cfg, tracker)
     except BaseException:
         tracker.finish(exit_code=1)
@@ -50,6 +63,7 @@ def run_chain(cfg: DictConfig, output_dir: Path) -> dict:
 @hydra.main(version_base=None, config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     OmegaConf.resolve(cfg)
+    validate(cfg, "configuration")
     result = run_chain(cfg, Path(HydraConfig.get().runtime.output_dir))
     pretrained = [r for r in result["rows"] if r["init"] == "pretrained"]
     return pretrained[0]["accuracy"] if pretrained else 0.0  # the objective for Optuna sweeps

@@ -19,7 +19,8 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
         spec = SyntheticSpec(**{k: data_cfg[k] for k in SyntheticSpec.__dataclass_fields__})
         written = generate(spec).write(scratch)
         return {role: Path(written[role]) for role in FILE_NAMES} | {
-            "people": Path(written["people"])
+            "people": Path(written["people"]),
+            "places": Path(written["places"]),
         }
     if data_cfg.source == "cs224n":
         try:
@@ -29,6 +30,24 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
     raise SystemExit(
         f"prepare: unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n"
     )
+
+
+def check_characters(path: Path, questions: list, vocab: Vocabulary) -> None:
+    """Refuse questions with characters the corpus lacks, before any model sees them.
+
+    The vocabulary comes from the corpus; a character outside it could not be encoded at
+    evaluation time, so it is an error here (with the first line using each character).
+    """
+    first_use: dict[str, int] = {}
+    for number, q in enumerate(questions, start=1):
+        for char in vocab.missing(q.question + (q.place or "")):
+            first_use.setdefault(char, number)
+    if first_use:
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X}, line {n})" for c, n in sorted(first_use.items()))
+        raise SystemExit(
+            f"prepare: {path} uses characters absent from the corpus: {shown}; "
+            "the vocabulary is built from the corpus, so fix the questions or add text with them"
+        )
 
 
 def statistics(corpus, train, dev, test, vocab, block_size: int) -> dict:
@@ -67,19 +86,18 @@ def run(cfg, tracker=None) -> dict:
         test = read_questions(files["test"], with_answers=False)
         vocab = Vocabulary.from_corpus(corpus)
         for split, questions in (("train", train), ("dev", dev), ("test", test)):
-            unknown = set().union(*(vocab.missing(q.question + (q.place or "")) for q in questions))
-            if unknown:
-                raise SystemExit(
-                    f"prepare: {files[split]} uses characters absent from the corpus: {sorted(unknown)}"
-                )
+            check_characters(files[split], questions, vocab)
         out.mkdir(parents=True, exist_ok=True)
         vocab.save(out / "vocab.json")
         write_text(out / "corpus.txt", "\n".join(corpus) + "\n")
         write_text(out / "train.tsv", "".join(f"{q.question}\t{q.place}\n" for q in train))
         write_text(out / "dev.tsv", "".join(f"{q.question}\t{q.place}\n" for q in dev))
         write_text(out / "test.tsv", "".join(f"{q.question}\n" for q in test))
-        if "people" in files:
-            write_with(out / "people.tsv", lambda tmp: shutil.copyfile(files["people"], tmp))
+        for extra in ("people", "places"):  # the synthetic source's ground truth
+            if extra in files:
+                write_with(
+                    out / f"{extra}.tsv", lambda tmp, e=extra: shutil.copyfile(files[e], tmp)
+                )
         stats = statistics(corpus, train, dev, test, vocab, cfg.model.block_size)
         write_json(Path(cfg.paths.metrics) / "data.json", stats)
         tracker.summary({f"data/{k}": v for k, v in stats.items()})

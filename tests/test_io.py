@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,34 @@ def test_published_files_get_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(atomic.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+
+
+_SLOW_WRITER = """
+import sys, time
+from pathlib import Path
+from knowledge_probe.io import write_with
+
+def slow(tmp: Path) -> None:
+    with open(tmp, "w") as handle:
+        handle.write("half of the new")
+        handle.flush()
+        print("writing", flush=True)
+        time.sleep(60)
+        handle.write(" content")
+
+write_with(sys.argv[1], slow)
+"""
+
+
+def test_process_killed_mid_write_leaves_the_old_file(existing: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_WRITER, str(existing)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "writing"  # the temporary file is half written
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert existing.read_text(encoding="utf-8") == "old content\n"
+    leftovers = [p.name for p in existing.parent.iterdir() if p != existing]
+    assert all(
+        name.startswith(f".{existing.name}.") and name.endswith(".tmp") for name in leftovers
+    )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from knowledge_probe.data.errors import DataFormatError
 from knowledge_probe.data.readers import FILE_NAMES, Question, read_corpus, read_questions
 from knowledge_probe.data.vocab import MASK, PAD
 
+QUESTION_FORM = re.compile(r"^Where was .+ born\?$")
 GOOD = "Where was Ada Lovelace born?\tLondon\nWhere was Alan Turing born?\tLondon\n"
 
 
@@ -157,3 +161,58 @@ def test_real_files_load(real_data_dir: Path) -> None:
     assert all(q.place for q in train + dev)
     assert all(q.place is None for q in test)
     assert dev[0] == Question("Where was Bryan Dubreuiel born?", "Atlanta")
+
+
+# Property-based: whatever bytes a file holds, a reader returns valid records or says what is wrong.
+_any_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300)
+_questionish = st.lists(
+    st.tuples(
+        st.sampled_from(["Where was ", "Where was", "Who was ", ""]),
+        st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20),
+        st.sampled_from([" born?", " born", "?"]),
+        st.sampled_from(["\t", "", "\t\t", " "]),
+        st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12),
+        st.sampled_from(["\n", "\r\n", "\n\n"]),
+    ).map("".join),
+    max_size=6,
+).map("".join)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.one_of(_any_text, _questionish), with_answers=st.booleans())
+def test_question_reader_on_arbitrary_text(
+    tmp_path: Path, content: str, with_answers: bool
+) -> None:
+    path = write(tmp_path, "arbitrary.tsv", content)
+    try:
+        questions = read_questions(path, with_answers=with_answers)
+    except DataFormatError as err:
+        assert path.name in str(err) and err.problem and err.fix
+        return
+    assert questions
+    for q in questions:
+        assert QUESTION_FORM.match(q.question) and q.name.strip()
+        assert PAD not in q.question and MASK not in q.question and "\t" not in q.question
+        assert (q.place is not None and q.place.strip() == q.place != "") == with_answers
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.one_of(_any_text, st.binary(max_size=200)))
+def test_corpus_reader_on_arbitrary_content(tmp_path: Path, content: str | bytes) -> None:
+    path = write(tmp_path, "arbitrary_wiki.txt", content)
+    try:
+        lines = read_corpus(path)
+    except DataFormatError as err:
+        assert path.name in str(err) and err.problem and err.fix
+        return
+    assert lines and all(line.strip() for line in lines)
+    assert not any(PAD in line or MASK in line or "\r" in line or "\n" in line for line in lines)
+
+
+def test_single_document_corpus_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "one_wiki.txt", "Ada Lovelace. Ada Lovelace was born in London.\n")
+    assert read_corpus(path) == ["Ada Lovelace. Ada Lovelace was born in London."]

@@ -9,7 +9,7 @@ class DataFormatError(ValueError):
     """A data file is malformed. The message names the file, the line and the fix."""
 
     def __init__(self, path: str | Path, line: int | None, problem: str, fix: str = ""):
-        self.path, self.line, self.problem = str(path), line, problem
+        self.path, self.line, self.problem, self.fix = str(path), line, problem, fix
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {problem}" + (f" ({fix})" if fix else ""))
 

@@ -109,7 +109,7 @@ class ResumeCheckpoint(pl.Callback):
         self.done_in_epoch += 1
         due = self.every_n_steps and trainer.global_step % self.every_n_steps == 0
         if due or self._signal is not None:
-            self.save(trainer)
+            self.save(trainer, pl_module)
         if self._signal is not None:
             name = signal.Signals(self._signal).name
             raise TrainingInterrupted(
@@ -117,8 +117,17 @@ class ResumeCheckpoint(pl.Callback):
                 f"{self.path}; run the same command again to continue"
             )
 
-    def save(self, trainer: pl.Trainer) -> None:
-        """Write atomically: a kill during the write leaves the previous checkpoint intact."""
+    def save(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Write atomically: a kill during the write leaves the previous checkpoint intact.
+
+        Weights that are no longer finite (a diverging step) never replace the last good state.
+        """
+        if not all(torch.isfinite(p).all() for p in pl_module.parameters()):
+            log.warning(
+                "step %d left non-finite weights; resume checkpoint not updated",
+                trainer.global_step,
+            )
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         trainer.save_checkpoint(tmp)
