@@ -11,6 +11,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from knowledge_probe.io import write_json, write_text
+from pipeline.report_html import render_comparison
 
 
 def compare(sweep_dir: Path) -> list[dict]:
@@ -54,7 +55,7 @@ def markdown(table: list[dict]) -> str:
 
 
 class CompareRuns(Callback):
-    """Hydra callback: after a multirun, write comparison.{json,md} into the sweep directory."""
+    """Hydra callback: after a multirun, write comparison.{json,md,html} into the sweep directory."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -62,6 +63,10 @@ class CompareRuns(Callback):
         write_json(sweep_dir / "comparison.json", table)
         text = markdown(table)
         write_text(sweep_dir / "comparison.md", text)
+        write_text(
+            sweep_dir / "comparison.html",
+            render_comparison(f"Comparison of the runs in {sweep_dir}", table),
+        )
         print(
             f"\nComparison of {sum(r['runs'] for r in table if r['init'] != '-')} job results ({sweep_dir}):\n{text}",
             flush=True,

@@ -1,4 +1,5 @@
-"""Stage `report`: one summary of every variant x init plus the baseline, as JSON, Markdown and plots."""
+"""Stage `report`: one summary of every variant x init plus the baseline, as JSON, Markdown, plots
+and reports/index.html (the accuracies, training curves, the analyses and the configuration)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
 
 from knowledge_probe.io import write_json, write_text, write_with  # noqa: E402
 from pipeline.common import INITS, VARIANTS, load_params, tracked_stage  # noqa: E402
+from pipeline.report_html import render  # noqa: E402
 
 
 def _read_json(path: Path) -> dict:
@@ -128,6 +131,20 @@ def run(cfg, tracker=None) -> list[dict]:
         )
         plot_curves(Path(cfg.paths.plots), out / "loss_curves.png")
         plot_accuracy(rows, out / "accuracy.png")
+        details = Path(cfg.paths.metrics) / "analysis" / "details"
+        page = render(
+            title=f"{cfg.experiment_name}: seed {cfg.seed}, data {cfg.data.source}",
+            rows=rows,
+            seed=cfg.seed,
+            data_stats=data,
+            config_yaml=OmegaConf.to_yaml(cfg),
+            reports=out,
+            plots=Path(cfg.paths.plots) / "analysis",
+            attention=_read_json(details / "attention.json") or None,
+            complexity=_read_json(details / "complexity.json") or None,
+            hallucination=_read_json(details / "hallucination.json") or None,
+        )
+        write_text(out / "index.html", page)
         tracker.log_table(
             "summary", list(rows[0]) if rows else [], [list(r.values()) for r in rows]
         )
@@ -135,7 +152,7 @@ def run(cfg, tracker=None) -> list[dict]:
         print(table, end="")
         best = max((r for r in rows if r["init"] != "-"), key=lambda r: r["accuracy"], default=None)
         summary.update(
-            wrote=f"{out}/summary.{{json,md}}, plots",
+            wrote=f"{out}/summary.{{json,md}}, index.html, plots",
             best=f"{best['model']}-{best['init']} {best['accuracy']:.1%}" if best else "none",
         )
     return rows

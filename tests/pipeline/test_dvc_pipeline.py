@@ -40,6 +40,45 @@ def test_smoke_repro_writes_every_metric_then_is_a_noop(repo_copy):
     for variant in ("vanilla", "perceiver"):
         pre = json.loads((metrics / "pretrain" / f"{variant}.json").read_text())
         assert pre["parameters"] > 0 and pre["tokens_per_sec"] > 0
+    analysis = {
+        name: json.loads((metrics / "analysis" / f"{name}.json").read_text())
+        for name in ("attention", "complexity", "hallucination")
+    }
+    assert set(analysis["attention"]) == {
+        "copying",
+        "averaging",
+        "subspace",
+        "noisy_small_variance",
+        "noisy_single_head",
+        "two_heads",
+    }
+    assert all(isinstance(part["passed"], bool) for part in analysis["attention"].values())
+    assert {"passed", "exponents", "crossover", "analytic_crossover"} <= analysis[
+        "complexity"
+    ].keys()
+    assert analysis["complexity"]["flops_vs_analytic_max_gap"] == 0
+    assert set(analysis["hallucination"]["models"]) == {
+        "vanilla-scratch",
+        "vanilla-pretrained",
+        "perceiver-scratch",
+        "perceiver-pretrained",
+    }
+    for model in analysis["hallucination"]["models"].values():
+        assert {
+            "known_place",
+            "origin_agreement",
+            "origin_chance",
+            "dev_in_window_accuracy",
+        } <= model.keys()
+    shown = run(["dvc", "exp", "show", "--json"], repo_copy).stdout
+    assert (
+        "metrics/analysis/complexity.json" in shown
+        and "metrics/analysis/hallucination.json" in shown
+    )
+    page = (repo_copy / "reports" / "index.html").read_text()
+    assert page.count("<img") == 9 and 'class="missing"' not in page
+    assert page.count("<tr><td>vanilla</td><td>scratch</td><td>0</td>") == 1
+
     summary = json.loads((repo_copy / "reports" / "summary.json").read_text())
     assert len(summary["rows"]) == 5
     assert (repo_copy / "reports" / "summary.md").read_text().count(
@@ -65,4 +104,7 @@ def test_changing_bottleneck_dim_reruns_only_perceiver_stages(repo_copy):
         "finetune@perceiver-pretrained",
         "evaluate@perceiver-scratch",
         "evaluate@perceiver-pretrained",
+        "analyze_complexity",  # benchmarks the configured perceiver shape
+        "analyze_hallucination",  # asks the perceiver models
+        "report",  # shows the configuration
     }

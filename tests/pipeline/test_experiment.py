@@ -37,6 +37,13 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
         ("perceiver", "scratch"),
     } <= models
     assert "mean dev accuracy" in (sweep / "comparison.md").read_text()
+    assert (sweep / "comparison.html").read_text().count("<tr>") == len(table) + 1
+    for summary in reports:
+        job = summary.parent.parent
+        for name in ("attention", "complexity", "hallucination"):
+            assert (job / "metrics" / "analysis" / f"{name}.json").is_file()
+        page = (job / "reports" / "index.html").read_text()
+        assert page.count("<img") == 9 and 'class="missing"' not in page
 
     runs = sorted((repo_copy / "wandb").glob("offline-run-*/*.wandb"))
     assert len(runs) == 2

@@ -84,6 +84,16 @@ class Tracker:
 
         self._guard("table logging", _table)
 
+    def log_images(self, key: str, paths: list[str | Path]) -> None:
+        """Log PNG figures as W&B images under `key/<file stem>`."""
+
+        def _images():
+            import wandb
+
+            self.run.log({f"{key}/{Path(p).stem}": wandb.Image(str(p)) for p in paths})
+
+        self._guard("image logging", _images)
+
     def lightning_logger(self):
         """A Lightning WandbLogger bound to this run, or False when tracking is off."""
         if self.run is None:
