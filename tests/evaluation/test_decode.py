@@ -226,8 +226,9 @@ def test_batched_equals_plain_on_cuda(
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("bottleneck_dim", [1, 5, 16])
 @pytest.mark.parametrize("start", [0, 3, 10])
+@pytest.mark.parametrize("position", ["learned", "rotary"])
 def test_cached_step_logits_equal_full_forward(
-    sensitive, variant: str, bottleneck_dim: int, start: int
+    sensitive, variant: str, bottleneck_dim: int, start: int, position: str
 ) -> None:
     """Fill positions one at a time, as decoding does; every step's logits match a full forward pass.
 
@@ -243,6 +244,7 @@ def test_cached_step_logits_equal_full_forward(
         n_embd=16,
         variant=variant,
         bottleneck_dim=bottleneck_dim,
+        position=position,
     )
     model = sensitive(GPT(cfg))
     generator = torch.Generator().manual_seed(start)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from knowledge_probe.data.vocab import PAD_ID
-from knowledge_probe.models.attention import Attention, causal_mask
+from knowledge_probe.models.attention import Attention, RotaryEmbedding, causal_mask
 from knowledge_probe.models.gpt import GPT, GPTConfig
 
 VARIANTS = ["vanilla", "perceiver"]
@@ -86,10 +86,13 @@ def test_causal_mask_is_upper_left_aligned() -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("init", ["standard", "large"])
+@pytest.mark.parametrize("position", ["learned", "rotary"])
 def test_changing_a_token_never_changes_earlier_logits(
-    make_config, sensitive, variant: str, fused: bool, init: str
+    make_config, sensitive, variant: str, fused: bool, init: str, position: str
 ) -> None:
-    model = build(make_config, variant=variant, bottleneck_dim=8, fused_attention=fused)
+    model = build(
+        make_config, variant=variant, bottleneck_dim=8, fused_attention=fused, position=position
+    )
     if init == "large":
         model = sensitive(model)
     idx = torch.randint(2, 24, (2, 32), generator=torch.Generator().manual_seed(1))
@@ -212,3 +215,29 @@ def test_fused_and_explicit_attention_agree_on_cuda(make_config, variant: str, l
         fused.set_fused_attention(False)
         b, _ = fused(idx)
     torch.testing.assert_close(a, b, atol=1e-4, rtol=0)
+
+
+def test_rotary_attention_depends_only_on_relative_positions() -> None:
+    """Rotating queries and keys by positions (i, j) gives scores that depend on i - j only."""
+    rotary = RotaryEmbedding(head_dim=8, max_positions=64)
+    generator = torch.Generator().manual_seed(0)
+    q, k = (
+        torch.randn(1, 1, 1, 8, generator=generator),
+        torch.randn(1, 1, 1, 8, generator=generator),
+    )
+    scores = {
+        (i, j): float((rotary(q, i) * rotary(k, j)).sum()) for i, j in [(5, 2), (20, 17), (40, 37)]
+    }
+    assert max(scores.values()) - min(scores.values()) < 1e-4
+    assert abs(float((rotary(q, 5) * rotary(k, 5)).sum()) - scores[(5, 2)]) > 1e-3
+    torch.testing.assert_close(rotary(q, 0), q)  # position 0 is no rotation
+
+
+def test_rotary_model_has_no_position_table(make_config) -> None:
+    learned = build(make_config, position="learned")
+    rotary = build(make_config, position="rotary")
+    assert rotary.pos_emb is None
+    assert learned.num_parameters() - rotary.num_parameters() == 32 * 16  # block x width
+    assert "position" in rotary.config.architecture()
+    with pytest.raises(ValueError, match="allowed: learned, rotary"):
+        make_config(position="sinusoidal")

@@ -20,6 +20,28 @@ def causal_mask(n_query: int, n_key: int, q_offset: int, device: torch.device) -
     return torch.arange(n_key, device=device)[None, :] <= q_pos
 
 
+class RotaryEmbedding(nn.Module):
+    """Rotary position embedding: rotates query/key channel pairs by position-dependent angles,
+    so attention scores depend on relative positions (no learned position table needed)."""
+
+    def __init__(self, head_dim: int, max_positions: int, base: float = 10000.0):
+        super().__init__()
+        if head_dim % 2:
+            raise ValueError(f"rotary embeddings need an even head size, got {head_dim}")
+        inv_freq = 1.0 / base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+        angles = torch.outer(torch.arange(max_positions, dtype=torch.float32), inv_freq)
+        angles = torch.cat([angles, angles], dim=-1)  # [positions, head_dim]
+        self.register_buffer("cos", angles.cos(), persistent=False)
+        self.register_buffer("sin", angles.sin(), persistent=False)
+
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """x [B, H, T, D] at absolute positions start..start+T-1."""
+        end = start + x.size(2)
+        cos, sin = self.cos[start:end].to(x.dtype), self.sin[start:end].to(x.dtype)
+        first, second = x.chunk(2, dim=-1)
+        return x * cos + torch.cat([-second, first], dim=-1) * sin
+
+
 class KVCache:
     """Keys and values of earlier positions, preallocated so that appending writes in place."""
 
@@ -42,7 +64,13 @@ class Attention(nn.Module):
     """Queries from one sequence, keys and values from another (the same one for self-attention)."""
 
     def __init__(
-        self, n_embd: int, n_head: int, attn_pdrop: float, resid_pdrop: float, fused: bool = True
+        self,
+        n_embd: int,
+        n_head: int,
+        attn_pdrop: float,
+        resid_pdrop: float,
+        fused: bool = True,
+        rotary: RotaryEmbedding | None = None,
     ):
         super().__init__()
         if n_embd % n_head:
@@ -55,6 +83,7 @@ class Attention(nn.Module):
         self.resid_drop = nn.Dropout(resid_pdrop)
         self.n_head = n_head
         self.fused = fused
+        self.rotary = rotary
 
     def _cpu_dropout(self, q: torch.Tensor) -> bool:
         """SDPA has no fused dropout on CPU: its fallback is slower and larger than the explicit
@@ -78,6 +107,9 @@ class Attention(nn.Module):
             self._split(self.key(x_kv)),
             self._split(self.value(x_kv)),
         )
+        if self.rotary is not None:  # queries start at q_offset, keys where the cache ends
+            q = self.rotary(q, q_offset)
+            k = self.rotary(k, cache.length if cache is not None else 0)
         if cache is not None:
             k, v = cache.append(k, v)
         n_query, n_key = q.size(2), k.size(2)

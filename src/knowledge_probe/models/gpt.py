@@ -9,9 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from knowledge_probe.data.vocab import PAD_ID
-from knowledge_probe.models.attention import Attention, KVCache
+from knowledge_probe.models.attention import Attention, KVCache, RotaryEmbedding
 
 VARIANTS = ("vanilla", "perceiver")
+POSITIONS = ("learned", "rotary")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class GPTConfig:
     attn_pdrop: float = 0.1
     variant: str = "vanilla"
     bottleneck_dim: int = 32
+    # learned: an absolute position table (the reference). rotary: rotary embeddings in attention.
+    position: str = "learned"
     fused_attention: bool = True
 
     def __post_init__(self) -> None:
@@ -34,6 +37,12 @@ class GPTConfig:
             raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(VARIANTS)}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.position not in POSITIONS:
+            raise ValueError(f"unknown position {self.position!r}; allowed: {', '.join(POSITIONS)}")
+        if self.position == "rotary" and (self.n_embd // self.n_head) % 2:
+            raise ValueError(
+                f"rotary positions need an even head size, got {self.n_embd // self.n_head}"
+            )
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -70,7 +79,12 @@ class MLP(nn.Sequential):
 
 
 def _attention(cfg: GPTConfig) -> Attention:
-    return Attention(cfg.n_embd, cfg.n_head, cfg.attn_pdrop, cfg.resid_pdrop, cfg.fused_attention)
+    rotary = None
+    if cfg.position == "rotary":
+        rotary = RotaryEmbedding(cfg.n_embd // cfg.n_head, cfg.block_size)
+    return Attention(
+        cfg.n_embd, cfg.n_head, cfg.attn_pdrop, cfg.resid_pdrop, cfg.fused_attention, rotary
+    )
 
 
 class Block(nn.Module):
@@ -138,7 +152,9 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
-        self.pos_emb = nn.Parameter(torch.zeros(1, config.block_size, config.n_embd))
+        self.pos_emb = None
+        if config.position == "learned":
+            self.pos_emb = nn.Parameter(torch.zeros(1, config.block_size, config.n_embd))
         self.drop = nn.Dropout(config.embd_pdrop)
         if config.variant == "vanilla":
             self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
@@ -174,7 +190,10 @@ class GPT(nn.Module):
             raise ValueError(
                 f"sequence of {offset + length} tokens exceeds block_size {self.config.block_size}"
             )
-        return self.drop(self.tok_emb(idx) + self.pos_emb[:, offset : offset + length])
+        x = self.tok_emb(idx)
+        if self.pos_emb is not None:
+            x = x + self.pos_emb[:, offset : offset + length]
+        return self.drop(x)
 
     def latents(self, x: torch.Tensor) -> torch.Tensor:
         """Perceiver only: the bottleneck after the down block and the latent blocks."""
