@@ -161,6 +161,7 @@ def test_verdicts_follow_the_numbers():
     assert verdicts["answers_anyway"].passed is True
     assert verdicts["follows_origin"].passed is True
     assert verdicts["window"].passed is True
+    assert "+30.0 points (pretrained), +0.0 points (scratch)" in verdicts["follows_origin"].finding
     models["vanilla-pretrained"] = _model_result(0.5, 0.2, (10, 5), (0, 0))
     verdicts = h.verdicts(models, window=112)
     assert verdicts["answers_anyway"].passed is False

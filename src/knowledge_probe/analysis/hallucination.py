@@ -272,6 +272,24 @@ def verdicts(models: dict[str, dict], window: int) -> dict[str, Verdict]:
         )
         or "no place -> country map for this data source, so origin cannot be measured",
     )
+    margins = {
+        init: [
+            models[n]["origin"]["agreement"] - models[n]["origin"]["chance"]
+            for n in with_origin
+            if n.endswith(init)
+        ]
+        for init in ("pretrained", "scratch")
+    }
+    if all(margins.values()):
+        v_origin = Verdict(
+            v_origin.claim,
+            v_origin.passed,
+            v_origin.finding
+            + "; above chance on average by "
+            + ", ".join(
+                f"{100 * sum(m) / len(m):+.1f} points ({init})" for init, m in margins.items()
+            ),
+        )
     outside = {
         n: {
             "inside": models[n]["window"]["in_window"],
