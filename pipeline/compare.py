@@ -1,4 +1,9 @@
-"""Compare the jobs of a Hydra multirun: mean and spread of dev accuracy per variant and init."""
+"""Compare the jobs of a Hydra multirun: mean and spread of dev accuracy per setting, variant and init.
+
+A job's *setting* is its command-line overrides other than `seed` and `model`, so a sweep such
+as `-m model=vanilla,perceiver seed=0,1,2 pretrain.window=prefix,random` gives an ablation
+table: one row per window, variant and init, aggregated over the seeds.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -14,20 +20,30 @@ from knowledge_probe.io import write_json, write_text
 from pipeline.report_html import render_comparison
 
 
+def setting_of(job_dir: Path) -> str:
+    """The job's overrides except seed and model (Hydra records them in .hydra/overrides.yaml)."""
+    path = job_dir / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
+    kept = sorted(o for o in overrides or [] if o.split("=", 1)[0] not in ("seed", "model"))
+    return ",".join(kept) or "default"
+
+
 def compare(sweep_dir: Path) -> list[dict]:
     """Read every job's reports/summary.json under `sweep_dir` and aggregate across seeds."""
-    groups: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    groups: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
     for path in sorted(sweep_dir.glob("*/reports/summary.json")):
         summary = json.loads(path.read_text(encoding="utf-8"))
+        setting = setting_of(path.parents[1])
         for row in summary["rows"]:
-            groups.setdefault((row["model"], row["init"]), []).append(
+            groups.setdefault((setting, row["model"], row["init"]), []).append(
                 (summary["seed"], row["accuracy"])
             )
     table = []
-    for (model, init), runs in sorted(groups.items()):
+    for (setting, model, init), runs in sorted(groups.items()):
         accuracies = [a for _, a in runs]
         table.append(
             {
+                "setting": setting,
                 "model": model,
                 "init": init,
                 "runs": len(runs),
@@ -43,12 +59,12 @@ def compare(sweep_dir: Path) -> list[dict]:
 
 def markdown(table: list[dict]) -> str:
     lines = [
-        "| model | init | runs | seeds | mean dev accuracy | std | min | max |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",
+        "| setting | model | init | runs | seeds | mean dev accuracy | std | min | max |",
+        "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in table:
         lines.append(
-            f"| {r['model']} | {r['init']} | {r['runs']} | {','.join(map(str, r['seeds']))} | {r['mean']:.1%} | "
+            f"| {r['setting']} | {r['model']} | {r['init']} | {r['runs']} | {','.join(map(str, r['seeds']))} | {r['mean']:.1%} | "
             f"{r['std']:.1%} | {r['min']:.1%} | {r['max']:.1%} |"
         )
     return "\n".join(lines) + "\n"

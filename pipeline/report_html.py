@@ -118,9 +118,10 @@ def accuracy_section(rows: list[dict], seed, comparison: list[dict] | None) -> s
 
 def comparison_table(comparison: list[dict]) -> str:
     return table(
-        ["model", "init", "runs", "seeds", "mean", "std", "min", "max"],
+        ["setting", "model", "init", "runs", "seeds", "mean", "std", "min", "max"],
         [
             [
+                r.get("setting", "default"),
                 r["model"],
                 r["init"],
                 r["runs"],
@@ -132,7 +133,7 @@ def comparison_table(comparison: list[dict]) -> str:
             ]
             for r in comparison
         ],
-        numeric={2, 4, 5, 6, 7},
+        numeric={3, 5, 6, 7, 8},
         cls="comparison",
     )
 
