@@ -17,6 +17,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from knowledge_probe.data import Question, Vocabulary, read_corpus, read_questions
+from knowledge_probe.data.corruption import check_window
 from knowledge_probe.models import GPTConfig
 from knowledge_probe.tracking import Tracker, start_tracker
 from knowledge_probe.training import OptimConfig
@@ -50,14 +51,8 @@ def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:
 
 def validate(cfg: DictConfig, origin: str) -> None:
     """Refuse impossible settings before any stage reads data or trains (message: what to fix)."""
-    from knowledge_probe.data.corruption import check_window
-
     try:
-        if cfg.model.variant not in VARIANTS:
-            raise ValueError(
-                f"unknown model.variant {cfg.model.variant!r}; allowed: {', '.join(VARIANTS)}"
-            )
-        for variant in VARIANTS:
+        for variant in (cfg.model.variant, *VARIANTS):  # GPTConfig names the allowed variants
             model_config(cfg, variant, vocab_size=256)
         check_window(cfg.pretrain.window)
         for section in ("pretrain", "finetune"):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from knowledge_probe.data.cs224n import sha256
 from knowledge_probe.io import write_json
 from knowledge_probe.models import GPT
 from knowledge_probe.tracking import Tracker
@@ -74,15 +74,10 @@ def resume_checkpoint(
         "seed": cfg.seed,
         "fast": cfg.fast,
         "precision": cfg.trainer.precision,
-        "inputs": {str(path): file_digest(path) for path in inputs},
+        "inputs": {str(path): sha256(path) for path in inputs},
     }
     return ResumeCheckpoint(
         Path(cfg.paths.checkpoints) / f"{prefix}.ckpt",
         int(cfg.resume.every_n_steps),
         run_fingerprint(description),
     )
-
-
-def file_digest(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -31,7 +31,10 @@ def _generator(*keys: int) -> torch.Generator:
 
 
 class ResumableBatches:
-    """Iterate `source` in batches, one epoch per `iter()`; Lightning saves and restores the position.
+    """Iterate `source` in batches, one epoch per `iter()`, from (`start_epoch`, `skip`) on.
+
+    The start comes from a resume checkpoint (see `ResumeCheckpoint`); every later epoch starts
+    from its first batch.
 
     With `world_size` > 1 each rank takes every world_size-th batch of the same epoch order
     (the order is padded by wrapping around so that every rank has the same number of batches).

@@ -68,10 +68,6 @@ class ResumeCheckpoint(pl.Callback):
         self._signal: int | None = None
         self._previous_handlers: dict[int, Any] = {}
 
-    @property
-    def state_key(self) -> str:
-        return type(self).__qualname__
-
     # signals: remember, then act at the next step boundary where the state is consistent
     def _on_signal(self, signum: int, _frame) -> None:
         self._signal = signum
