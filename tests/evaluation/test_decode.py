@@ -17,17 +17,20 @@ from knowledge_probe.models.gpt import GPT, GPTConfig
 
 BLOCK = 48
 BOTTLENECK = 24
-VARIANTS = ["vanilla", "perceiver"]
+# "perceiver-right": the perceiver with right-aligned latents
+VARIANTS = ["vanilla", "perceiver", "perceiver-right"]
 
 
 def config(vocab: Vocabulary, variant: str, dropout: float = 0.0) -> GPTConfig:
+    body, _, alignment = variant.partition("-")
     return GPTConfig(
         vocab_size=len(vocab),
         block_size=BLOCK,
         n_layer=2,
         n_head=2,
         n_embd=32,
-        variant=variant,
+        variant=body,
+        latent_alignment=alignment or "left",
         bottleneck_dim=BOTTLENECK,
         embd_pdrop=dropout,
         resid_pdrop=dropout,
@@ -103,7 +106,7 @@ def check_same_answers(model: GPT, prompts: list[list[int]], max_new: int) -> li
     return batched
 
 
-@pytest.mark.parametrize("variant", [*VARIANTS, "vanilla-large", "perceiver-large"])
+@pytest.mark.parametrize("variant", [*VARIANTS, *(f"{v}-large" for v in VARIANTS)])
 @pytest.mark.parametrize("max_new", [1, 7, 32])
 def test_batched_equals_plain_on_random_model(
     random_models, tiny_vocab, qa_questions, variant: str, max_new: int
@@ -130,7 +133,10 @@ def test_batched_equals_plain_on_trained_model(
     check_same_answers(model, questions, max_new=32)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+# Not "perceiver-right": in training a position sees only the latents from its example's last
+# bottleneck_dim positions up to itself, in decoding the full window ending at it (Perceiver AR's
+# gap between training and generation), which this tiny overfit set does not bridge.
+@pytest.mark.parametrize("variant", ["vanilla", "perceiver"])
 def test_trained_model_answers_its_training_questions(
     trained_models, tiny_vocab, qa_questions, variant
 ) -> None:
@@ -230,6 +236,7 @@ def test_batched_equals_plain_on_cuda(
 def test_cached_step_logits_equal_full_forward(
     sensitive, variant: str, bottleneck_dim: int, start: int, position: str
 ) -> None:
+    body, _, alignment = variant.partition("-")
     """Fill positions one at a time, as decoding does; every step's logits match a full forward pass.
 
     Comparing logits rather than argmax answers catches a stale cache even when the greedy
@@ -242,7 +249,8 @@ def test_cached_step_logits_equal_full_forward(
         n_layer=3,
         n_head=2,
         n_embd=16,
-        variant=variant,
+        variant=body,
+        latent_alignment=alignment or "left",
         bottleneck_dim=bottleneck_dim,
         position=position,
     )

@@ -83,15 +83,23 @@ def test_causal_mask_is_upper_left_aligned() -> None:
     assert shifted.tolist() == [[True] * 4 + [False], [True] * 5]
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+BODIES = [("vanilla", "left"), ("perceiver", "left"), ("perceiver", "right")]
+
+
+@pytest.mark.parametrize("variant, alignment", BODIES)
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("init", ["standard", "large"])
 @pytest.mark.parametrize("position", ["learned", "rotary"])
 def test_changing_a_token_never_changes_earlier_logits(
-    make_config, sensitive, variant: str, fused: bool, init: str, position: str
+    make_config, sensitive, variant: str, alignment: str, fused: bool, init: str, position: str
 ) -> None:
     model = build(
-        make_config, variant=variant, bottleneck_dim=8, fused_attention=fused, position=position
+        make_config,
+        variant=variant,
+        bottleneck_dim=8,
+        fused_attention=fused,
+        position=position,
+        latent_alignment=alignment,
     )
     if init == "large":
         model = sensitive(model)
@@ -107,11 +115,15 @@ def test_changing_a_token_never_changes_earlier_logits(
             if init == "standard" or t == 31:
                 continue
             # with weights large enough to see every dependency: where does the change reach?
-            reached = (logits[:, t + 1 :] - base[:, t + 1 :]).abs().amax(dim=(0, 2)) > 1e-3
-            if variant == "vanilla" or t < 8:
-                assert reached.all(), f"token {t} does not reach all later positions"
-            else:  # past the bottleneck an input reaches no latent, only its own position
-                assert torch.equal(logits[:, t + 1 :], base[:, t + 1 :])
+            later = (logits[:, t + 1 :] - base[:, t + 1 :]).abs().amax(dim=(0, 2)) > 1e-3
+            positions = torch.arange(t + 1, 32)
+            if variant == "vanilla" or (alignment == "left" and t < 8):
+                expected = torch.ones_like(later)
+            elif alignment == "left":  # past the bottleneck an input reaches no latent
+                expected = torch.zeros_like(later)
+            else:  # right-aligned latents sit on positions 24..31 and see every input before
+                expected = positions >= 24
+            assert torch.equal(later, expected), f"token {t} reaches {later.tolist()}"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -153,6 +165,7 @@ def test_sequence_longer_than_context_is_refused(make_config) -> None:
         ({"n_embd": 30, "n_head": 4}, ["n_embd", "30", "n_head", "4", "divisible"]),
         ({"variant": "perceiver", "n_layer": 1}, ["n_layer", "2"]),
         ({"vocab_size": 0}, ["vocab_size"]),
+        ({"latent_alignment": "middle"}, ["middle", "left", "right"]),
     ],
 )
 def test_config_validation(make_config, overrides: dict, fragments: list[str]) -> None:
@@ -160,6 +173,29 @@ def test_config_validation(make_config, overrides: dict, fragments: list[str]) -
         make_config(**overrides)
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_right_aligned_latents_follow_each_examples_end(make_config, sensitive) -> None:
+    """A padded example gives the same logits on its tokens as the same example unpadded."""
+    model = sensitive(build(make_config, variant="perceiver", latent_alignment="right"))
+    idx = torch.randint(2, 24, (1, 20), generator=torch.Generator().manual_seed(4))
+    padded = torch.cat([idx, torch.full((1, 12), PAD_ID)], dim=1)
+    with torch.no_grad():
+        alone, _ = model(idx)
+        in_batch, _ = model(padded)
+    torch.testing.assert_close(in_batch[:, :20], alone)
+    assert model.down.C is None  # queries come from the input at the aligned positions
+    left = build(make_config, variant="perceiver")
+    assert left.num_parameters() - model.num_parameters() == 8 * 16
+
+
+def test_right_aligned_loss_skips_positions_before_the_latents(make_config) -> None:
+    model = build(make_config, variant="perceiver", latent_alignment="right")
+    idx = torch.randint(2, 24, (2, 32), generator=torch.Generator().manual_seed(5))
+    targets = torch.randint(2, 24, (2, 32), generator=torch.Generator().manual_seed(6))
+    logits, loss = model(idx, targets)
+    expected = F.cross_entropy(logits[:, 24:].reshape(-1, 24), targets[:, 24:].reshape(-1))
+    torch.testing.assert_close(loss, expected)
 
 
 def test_bottleneck_dim_is_ignored_by_vanilla(make_config) -> None:

@@ -41,7 +41,8 @@ class _Stepper:
     Vanilla: a key/value cache per block. Perceiver: latent j sees inputs 0..j only and the
     latent blocks are causal, so latent j is final once input j is known; it is computed once,
     at position j, with caches in the down block, the latent blocks and the up block. From
-    position bottleneck_dim on, a step is only the up block for the new position.
+    position bottleneck_dim on, a step is only the up block for the new position. Right-aligned
+    latents move with the sequence's end, so that perceiver recomputes the prefix every step.
     """
 
     def __init__(self, model: GPT, tokens: torch.Tensor):
@@ -54,6 +55,8 @@ class _Stepper:
 
     def logits(self, t: int) -> torch.Tensor:
         model, first = self.model, self.done
+        if model.right_aligned:
+            return model(self.tokens[:, : t + 1])[0][:, -1]
         x = model.embed(self.tokens[:, first : t + 1], offset=first)
         if model.config.variant == "vanilla":
             for block, cache in zip(model.blocks, self.caches, strict=True):

@@ -34,10 +34,16 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)
 
-    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """x [B, H, T, D] at absolute positions start..start+T-1."""
-        end = start + x.size(2)
-        cos, sin = self.cos[start:end].to(x.dtype), self.sin[start:end].to(x.dtype)
+    def forward(
+        self, x: torch.Tensor, start: int = 0, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x [B, H, T, D] at absolute positions start..start+T-1, or at `positions` [B, T]."""
+        if positions is None:
+            end = start + x.size(2)
+            cos, sin = self.cos[start:end], self.sin[start:end]
+        else:
+            cos, sin = self.cos[positions].unsqueeze(1), self.sin[positions].unsqueeze(1)
+        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
         first, second = x.chunk(2, dim=-1)
         return x * cos + torch.cat([-second, first], dim=-1) * sin
 
@@ -100,20 +106,30 @@ class Attention(nn.Module):
         x_kv: torch.Tensor,
         q_offset: int = 0,
         cache: KVCache | None = None,
+        mask: torch.Tensor | None = None,
+        q_positions: torch.Tensor | None = None,
+        k_positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """`cache`, if given, holds earlier keys/values; those of `x_kv` are appended to it."""
+        """`cache`, if given, holds earlier keys/values; those of `x_kv` are appended to it.
+
+        `mask` (boolean, broadcastable to [B, H, Tq, Tk], every row allowing some key) replaces
+        the causal mask; `q_positions`/`k_positions` ([B, T]) place rows at per-example positions
+        for rotary embeddings. Both serve latents aligned to each example's end.
+        """
         q, k, v = (
             self._split(self.query(x_q)),
             self._split(self.key(x_kv)),
             self._split(self.value(x_kv)),
         )
         if self.rotary is not None:  # queries start at q_offset, keys where the cache ends
-            q = self.rotary(q, q_offset)
-            k = self.rotary(k, cache.length if cache is not None else 0)
+            q = self.rotary(q, q_offset, q_positions)
+            k = self.rotary(k, cache.length if cache is not None else 0, k_positions)
         if cache is not None:
             k, v = cache.append(k, v)
         n_query, n_key = q.size(2), k.size(2)
-        if (
+        if mask is not None:
+            y = self._masked(q, k, v, mask)
+        elif (
             self.fused
             and not self._cpu_dropout(q)
             and not (n_query == 1 and q.device.type == "cpu")
@@ -132,3 +148,12 @@ class Attention(nn.Module):
             y = self.attn_drop(F.softmax(att, dim=-1)) @ v
         y = y.transpose(1, 2).contiguous().view(x_q.size(0), n_query, -1)
         return self.resid_drop(self.proj(y))
+
+    def _masked(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        if self.fused and not self._cpu_dropout(q):
+            dropout = self.attn_drop.p if self.training else 0.0
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+        return self.attn_drop(F.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)) @ v

@@ -13,6 +13,9 @@ from knowledge_probe.models.attention import Attention, KVCache, RotaryEmbedding
 
 VARIANTS = ("vanilla", "perceiver")
 POSITIONS = ("learned", "rotary")
+# left: latent j sees inputs 0..j (the reference). right: the latents sit on each example's last
+# bottleneck_dim positions, as in Perceiver AR, so every input position reaches some latent.
+LATENT_ALIGNMENTS = ("left", "right")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class GPTConfig:
     bottleneck_dim: int = 32
     # learned: an absolute position table (the reference). rotary: rotary embeddings in attention.
     position: str = "learned"
+    latent_alignment: str = "left"
     fused_attention: bool = True
 
     def __post_init__(self) -> None:
@@ -39,6 +43,11 @@ class GPTConfig:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.position not in POSITIONS:
             raise ValueError(f"unknown position {self.position!r}; allowed: {', '.join(POSITIONS)}")
+        if self.latent_alignment not in LATENT_ALIGNMENTS:
+            raise ValueError(
+                f"unknown latent_alignment {self.latent_alignment!r}; "
+                f"allowed: {', '.join(LATENT_ALIGNMENTS)}"
+            )
         if self.position == "rotary" and (self.n_embd // self.n_head) % 2:
             raise ValueError(
                 f"rotary positions need an even head size, got {self.n_embd // self.n_head}"
@@ -103,13 +112,31 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+def aligned_positions(idx: torch.Tensor, bottleneck_dim: int) -> torch.Tensor:
+    """[B, m'] input positions of right-aligned latents: each example's last m' = min(m, T) ones.
+
+    An example's end is its last non-pad token (padding only trails); examples shorter than m'
+    start at position 0, so their latents keep the reference's alignment.
+    """
+    count = min(bottleneck_dim, idx.size(1))
+    lengths = (idx != PAD_ID).sum(dim=1).clamp(min=count)
+    return (lengths - count)[:, None] + torch.arange(count, device=idx.device)
+
+
 class DownProjectBlock(nn.Module):
-    """Learned latents C (1 x m x d) cross-attend causally to the input: z = C + Attn(ln1(C), x)."""
+    """Latents cross-attend causally to the input: z = Q + Attn(ln1(Q), x).
+
+    Left alignment: Q is the learned C (1 x m x d) and latent j sees inputs 0..j. Right
+    alignment: Q is the input itself at the aligned positions, and each latent sees the inputs
+    up to its own position (Perceiver AR), so the latents keep no learned table.
+    """
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        self.C = nn.Parameter(torch.empty(1, cfg.bottleneck_dim, cfg.n_embd))
-        nn.init.xavier_uniform_(self.C)
+        self.C = None
+        if cfg.latent_alignment == "left":
+            self.C = nn.Parameter(torch.empty(1, cfg.bottleneck_dim, cfg.n_embd))
+            nn.init.xavier_uniform_(self.C)
         self.ln1, self.ln2 = nn.LayerNorm(cfg.n_embd), nn.LayerNorm(cfg.n_embd)
         self.attn, self.mlp = _attention(cfg), MLP(cfg)
 
@@ -123,6 +150,14 @@ class DownProjectBlock(nn.Module):
         """Latents first..first+count-1 (all by default); with a cache, `x` holds only new inputs."""
         c = self.C[:, first : first + count if count is not None else None]
         z = c + self.attn(self.ln1(c).expand(x.size(0), -1, -1), x, first, cache)
+        return z + self.mlp(self.ln2(z))
+
+    def aligned(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Right-aligned latents at `positions` [B, m'] (see `aligned_positions`)."""
+        q = x.gather(1, positions[..., None].expand(-1, -1, x.size(-1)))
+        keys = torch.arange(x.size(1), device=x.device)
+        mask = (keys[None, None, :] <= positions[..., None]).unsqueeze(1)  # [B, 1, m', T]
+        z = q + self.attn(self.ln1(q), x, mask=mask, q_positions=positions)
         return z + self.mlp(self.ln2(z))
 
 
@@ -142,6 +177,19 @@ class UpProjectBlock(nn.Module):
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         y = x + self.attn(x, self.ln1(latents), q_offset, cache)
+        return y + self.mlp(self.ln2(y))
+
+    def aligned(
+        self, x: torch.Tensor, latents: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        """Position t reads the right-aligned latents at positions <= t; earlier positions,
+        which no latent is aligned to, read nothing (their outputs carry no loss)."""
+        rows = torch.arange(x.size(1), device=x.device)
+        visible = positions[:, None, :] <= rows[None, :, None]  # [B, T, m']
+        reached = visible[..., :1]  # the first latent is visible wherever any is
+        mask = (visible | ~reached).unsqueeze(1)  # rows without latents: a harmless placeholder
+        read = self.attn(x, self.ln1(latents), mask=mask, k_positions=positions)
+        y = x + torch.where(reached, read, 0.0)
         return y + self.mlp(self.ln2(y))
 
 
@@ -195,9 +243,13 @@ class GPT(nn.Module):
             x = x + self.pos_emb[:, offset : offset + length]
         return self.drop(x)
 
-    def latents(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def right_aligned(self) -> bool:
+        return self.config.variant == "perceiver" and self.config.latent_alignment == "right"
+
+    def latents(self, x: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
         """Perceiver only: the bottleneck after the down block and the latent blocks."""
-        z = self.down(x)
+        z = self.down(x) if positions is None else self.down.aligned(x, positions)
         for block in self.blocks:
             z = block(z)
         return z
@@ -208,12 +260,19 @@ class GPT(nn.Module):
             for block in self.blocks:
                 x = block(x)
             return x
+        if self.right_aligned:
+            positions = aligned_positions(idx, self.config.bottleneck_dim)
+            return self.up.aligned(x, self.latents(x, positions), positions)
         return self.up(x, self.latents(x))
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         logits = self.head(self.ln_f(self.hidden(idx)))
         loss = None
         if targets is not None:
+            if self.right_aligned:  # positions before the first latent predict nothing
+                first = aligned_positions(idx, self.config.bottleneck_dim)[:, :1]
+                before = torch.arange(idx.size(1), device=idx.device)[None, :] < first
+                targets = targets.masked_fill(before, PAD_ID)
             loss = F.cross_entropy(
                 logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=PAD_ID
             )

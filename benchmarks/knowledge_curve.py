@@ -1,0 +1,156 @@
+"""How fast pretraining stores the dev people's birthplaces, and how much of it the model can say.
+
+    python benchmarks/knowledge_curve.py [--every 20] [--threads 1] [OVERRIDE ...]
+
+Runs the `prepare` stage and one pretraining of the configured experiment (Hydra overrides as
+for `python -m pipeline.experiment`, e.g. `model=vanilla pretrain.learning_rate=6e-3`) in a
+temporary directory, and every `--every` epochs probes the dev people, whom no question in
+training is about, two ways:
+
+- stored: greedy completion of "NAME. NAME was born in " starts with the birthplace (the fact is
+  in the weights, in the biographies' own words);
+- answered: greedy answer to "Where was NAME born?" is the birthplace (the fact can be extracted
+  by a question; without `pretrain.mix_questions` this needs finetuning first).
+
+Prints one row per probe and a JSON line with the whole curve, so settings can be screened in
+minutes and the figures reproduced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from hydra import compose, initialize_config_dir
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import print_table  # noqa: E402
+
+from knowledge_probe.data import Question  # noqa: E402
+from knowledge_probe.data.names import MASK_ID  # noqa: E402
+from knowledge_probe.evaluation.decode import decode_batch  # noqa: E402
+from knowledge_probe.evaluation.predict import predict  # noqa: E402
+from knowledge_probe.models import GPT  # noqa: E402
+from knowledge_probe.training import PretrainDataModule, fit  # noqa: E402
+from pipeline import prepare  # noqa: E402
+from pipeline.common import (  # noqa: E402
+    model_config,
+    optim_config,
+    quiet_libraries,
+    read_prepared,
+    seed_all,
+    trainer_options,
+    validate,
+)
+
+
+def person(question: Question) -> str:
+    return question.question.removeprefix("Where was ").removesuffix(" born?")
+
+
+def stored_fraction(model: GPT, vocab, people: list[Question]) -> float:
+    """Share of people whose completion of "NAME. NAME was born in " starts with the birthplace."""
+    prompts = [vocab.encode(f"{person(q)}. {person(q)} was born in ") for q in people]
+    longest = max(len(q.place) for q in people) + 1
+    hits = 0
+    for q, ids in zip(people, decode_batch(model, prompts, longest, stop_id=MASK_ID), strict=True):
+        text = vocab.decode(ids)
+        hits += text.startswith(q.place) and not text[len(q.place) : len(q.place) + 1].isalpha()
+    return hits / len(people)
+
+
+def answered_fraction(model: GPT, vocab, people: list[Question]) -> float:
+    answers = predict(model, vocab, people, progress=False)
+    return sum(a == q.place for a, q in zip(answers, people, strict=True)) / len(people)
+
+
+class Probe(pl.Callback):
+    """Every `every` epochs, record how many dev birthplaces are stored and answered."""
+
+    def __init__(self, vocab, dev: list[Question], train: list[Question], every: int):
+        self.vocab, self.dev, self.train, self.every = vocab, dev, train, every
+        self.rows: list[dict] = []
+        self.start, self.probing = time.perf_counter(), 0.0
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        epoch = trainer.current_epoch + 1
+        if epoch % self.every and epoch != trainer.max_epochs:
+            return
+        model, started = pl_module.model, time.perf_counter()
+        with torch.no_grad():
+            row = {
+                "epoch": epoch,
+                "train_seconds": round(started - self.start - self.probing, 1),
+                "loss": round(float(trainer.callback_metrics.get("probe/loss", float("nan"))), 3),
+                "dev_stored": stored_fraction(model, self.vocab, self.dev),
+                "dev_answered": answered_fraction(model, self.vocab, self.dev),
+                "train_answered": answered_fraction(model, self.vocab, self.train),
+            }
+        self.probing += time.perf_counter() - started
+        self.rows.append(row)
+        print(json.dumps(row), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--every", type=int, default=20, help="probe every N epochs")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=perceiver")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    quiet_libraries()
+    with initialize_config_dir(str(REPO / "conf"), version_base=None):
+        cfg = compose(config_name="config", overrides=["logger=none", *args.overrides])
+    validate(cfg, "overrides")
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg.paths.prepared = str(Path(tmp) / "prepared")
+        cfg.paths.metrics = str(Path(tmp) / "metrics")
+        cfg.paths.checkpoints = str(Path(tmp) / "checkpoints")
+        prepare.run(cfg)
+        data = read_prepared(cfg)
+        seed_all(int(cfg.seed))
+        model = GPT(model_config(cfg, cfg.model.variant, len(data.vocab)))
+        datamodule = PretrainDataModule(
+            data.corpus,
+            data.vocab,
+            model.config.block_size,
+            cfg.pretrain.batch_size,
+            fast=bool(cfg.fast),
+            shuffle=bool(cfg.pretrain.shuffle),
+            window=cfg.pretrain.window,
+            seed=int(cfg.seed),
+            questions=data.train if cfg.pretrain.mix_questions else (),
+        )
+        probe = Probe(data.vocab, data.dev, data.train, args.every)
+        options = trainer_options(cfg, cfg.pretrain.grad_clip) | {"enable_progress_bar": False}
+        fit(
+            model,
+            datamodule,
+            optim_config(cfg.pretrain, len(datamodule), model.config.block_size),
+            max_epochs=int(cfg.pretrain.epochs),
+            trainer_options=options,
+            callbacks=[probe],
+            prefix="probe",
+            trim_padding=bool(cfg.fast),
+        )
+    print_table(
+        ["epoch", "training s", "loss", "dev stored", "dev answered", "train answered"],
+        [
+            [r["epoch"], r["train_seconds"], r["loss"]]
+            + [f"{r[k]:.0%}" for k in ("dev_stored", "dev_answered", "train_answered")]
+            for r in probe.rows
+        ],
+    )
+    print(json.dumps({"overrides": args.overrides, "curve": probe.rows}))
+
+
+if __name__ == "__main__":
+    main()
