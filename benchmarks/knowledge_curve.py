@@ -52,13 +52,9 @@ from pipeline.common import (  # noqa: E402
 )
 
 
-def person(question: Question) -> str:
-    return question.question.removeprefix("Where was ").removesuffix(" born?")
-
-
 def stored_fraction(model: GPT, vocab, people: list[Question]) -> float:
     """Share of people whose completion of "NAME. NAME was born in " starts with the birthplace."""
-    prompts = [vocab.encode(f"{person(q)}. {person(q)} was born in ") for q in people]
+    prompts = [vocab.encode(f"{q.name}. {q.name} was born in ") for q in people]
     longest = max(len(q.place) for q in people) + 1
     hits = 0
     for q, ids in zip(people, decode_batch(model, prompts, longest, stop_id=MASK_ID), strict=True):

@@ -1,0 +1,57 @@
+"""benchmarks/knowledge_curve.py: its probe's matching rule, and a real run on the smoke experiment."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from knowledge_probe.data import Question, Vocabulary
+from knowledge_probe.data.readers import question_for
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "knowledge_curve.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("knowledge_curve", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stored_counts_completions_that_start_with_the_whole_place(monkeypatch) -> None:
+    curve = load_script()
+    people = [Question(question_for(n), "Berlin") for n in ("Ada Byron", "Kurt Weill", "Max Born")]
+    vocab = Vocabulary.from_corpus(["Ada Byron. Kurt Weill. Max Born was born in Berlinale. Rome"])
+    completions = ["Berlin and later", "Berlinale", "Rome."]
+    seen_prompts = []
+
+    def fake_decode(model, prompts, max_new, stop_id):
+        seen_prompts.extend(vocab.decode(p) for p in prompts)
+        return [vocab.encode(c) for c in completions]
+
+    monkeypatch.setattr(curve, "decode_batch", fake_decode)
+    assert curve.stored_fraction(None, vocab, people) == 1 / 3
+    assert seen_prompts[0] == "Ada Byron. Ada Byron was born in "
+
+
+def test_smoke_run_prints_one_probe_per_period(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--every", "1", "experiment=smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["overrides"] == ["experiment=smoke"]
+    epochs = [row["epoch"] for row in summary["curve"]]
+    assert epochs == [1, 2]
+    for row in summary["curve"]:
+        for key in ("dev_stored", "dev_answered", "train_answered"):
+            assert 0.0 <= row[key] <= 1.0
+        assert row["train_seconds"] > 0
+    assert "dev stored" in result.stdout  # the table
