@@ -58,6 +58,51 @@ def test_handout_experiment_is_the_reference():
         )
 
 
+def test_handout_keeps_every_recipe_option_off():
+    cfg = composed(["experiment=handout"])
+    assert (cfg["pretrain"]["window"], cfg["pretrain"]["mix_questions"]) == ("prefix", False)
+    assert (cfg["model"]["position"], cfg["model"]["latent_alignment"]) == ("learned", "left")
+
+
+def changed_settings(cfg: dict, base: dict) -> set[tuple[str, str, object]]:
+    return {
+        (section, key, cfg[section][key])
+        for section in ("data", "model", "pretrain", "finetune")
+        for key in cfg[section]
+        if cfg[section][key] != base[section][key]
+    }
+
+
+RECIPE = {
+    "window": ("pretrain", "window", "random"),
+    "questions": ("pretrain", "mix_questions", True),
+    "rotary": ("model", "position", "rotary"),
+    "latents": ("model", "latent_alignment", "right"),
+}
+
+
+def test_each_recipe_option_changes_one_setting_of_the_handout():
+    handout = composed(["experiment=handout"])
+    for name, setting in RECIPE.items():
+        assert changed_settings(composed(["experiment=handout", f"+recipe={name}"]), handout) == {
+            setting
+        }
+    assert changed_settings(composed(["experiment=handout", "+recipe=reference"]), handout) == set()
+    together = composed(["experiment=handout", "+recipe=all"])
+    assert changed_settings(together, handout) == set(RECIPE.values())
+
+
+def test_best_is_the_handout_with_every_option_within_the_parameter_budget():
+    from knowledge_probe.models import GPT
+    from pipeline.common import model_config
+
+    best, handout = composed(["experiment=best"]), composed(["experiment=handout"])
+    assert changed_settings(best, handout) == set(RECIPE.values())
+    cfg = OmegaConf.create(best)
+    for variant in ("vanilla", "perceiver"):
+        assert GPT(model_config(cfg, variant, vocab_size=256)).num_parameters() <= 3_500_000
+
+
 def test_every_group_option_composes():
     for override in (
         "data=cs224n",
@@ -66,5 +111,6 @@ def test_every_group_option_composes():
         "trainer=ddp",
         "logger=none",
         "experiment=smoke",
+        "experiment=best",
     ):
         assert composed([override])["seed"] == 0
