@@ -22,6 +22,10 @@ BAD_SETTINGS = {
         {"model": {"n_embd": 100, "n_head": 8}},
         "divisible by n_head",
     ),
+    "unknown latent alignment": (
+        {"model": {"latent_alignment": "middle"}},
+        "allowed: left, right",
+    ),
     "unknown corruption window": ({"pretrain": {"window": "middle"}}, "allowed: prefix, random"),
     "negative checkpoint period": ({"resume": {"every_n_steps": -1}}, "every_n_steps must be >= 0"),
 }
