@@ -162,6 +162,13 @@ def test_verdicts_follow_the_numbers():
     assert verdicts["follows_origin"].passed is True
     assert verdicts["window"].passed is True
     assert "+30.0 points (pretrained), +0.0 points (scratch)" in verdicts["follows_origin"].finding
+    assert "(vanilla-pretrained)" in verdicts["answers_anyway"].claim
+    # a pretrained model that learned nothing does not decide the claims about the one that did
+    models["perceiver-pretrained"] = _model_result(0.1, 0.1, (10, 0), (10, 0))
+    verdicts = h.verdicts(models, window=112)
+    assert verdicts["answers_anyway"].passed is True
+    assert verdicts["follows_origin"].passed is True
+    assert "perceiver-pretrained: a known place for 10%" in verdicts["answers_anyway"].finding
     models["vanilla-pretrained"] = _model_result(0.5, 0.2, (10, 5), (0, 0))
     verdicts = h.verdicts(models, window=112)
     assert verdicts["answers_anyway"].passed is False

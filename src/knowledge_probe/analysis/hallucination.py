@@ -244,10 +244,14 @@ def verdicts(models: dict[str, dict], window: int) -> dict[str, Verdict]:
     """
     names = sorted(models)
     pretrained = [n for n in names if n.endswith("pretrained")]
+    # the seed's claims are about a model that has learned to answer: judge them on the
+    # pretrained model with the best dev accuracy (every model is listed in the findings)
+    best = max(pretrained, key=lambda n: dev_accuracy(models[n]["window"]), default=None)
     answered = {n: models[n]["choices"]["known_place"] for n in names}
     v_answers = Verdict(
-        "Asked about people who do not exist, the model still names a place.",
-        bool(names) and min(answered.values()) >= 0.9,
+        f"Asked about people who do not exist, the best pretrained model ({best}) still names a "
+        "known place.",
+        answered[best] >= 0.9 if best else None,
         "; ".join(
             f"{n}: a known place for {_pct(answered[n])} of strangers, median P(answer) "
             f"{models[n]['confidence']['strangers']:.2f} (dev people: {models[n]['confidence']['dev']:.2f})"
@@ -262,9 +266,9 @@ def verdicts(models: dict[str, dict], window: int) -> dict[str, Verdict]:
         for n in with_origin
     }
     v_origin = Verdict(
-        "Pretrained models guess from the name: the answered place lies in the name's country "
-        "more often than chance.",
-        all(follows[n] for n in origin_pre) if origin_pre else None,
+        f"The best pretrained model ({best}) guesses from the name: the answered place lies in "
+        "the name's country more often than chance.",
+        follows[best] if best in origin_pre else None,
         "; ".join(
             f"{n}: {_pct(models[n]['origin']['agreement'])} in the name's country vs "
             f"{_pct(models[n]['origin']['chance'])} by chance (p = {models[n]['origin']['p_value']:.3g})"
@@ -299,13 +303,12 @@ def verdicts(models: dict[str, dict], window: int) -> dict[str, Verdict]:
         }
         for n in names
     }
-    decidable = [
-        n for n in pretrained if outside[n]["outside"]["total"] and outside[n]["inside"]["total"]
-    ]
+    decidable = best is not None and all(outside[best][g]["total"] for g in ("inside", "outside"))
     v_window = Verdict(
-        f"Pretrained models answer dev questions whose gold place lies in the first {window} "
-        "characters of the biography (what pretraining shows) better than the others.",
-        all(outside[n]["inside"]["accuracy"] > outside[n]["outside"]["accuracy"] for n in decidable)
+        f"The best pretrained model ({best}) answers dev questions whose gold place lies in the "
+        f"first {window} characters of the biography (what pretraining shows) better than the "
+        "others.",
+        outside[best]["inside"]["accuracy"] > outside[best]["outside"]["accuracy"]
         if decidable
         else None,
         "; ".join(
@@ -313,9 +316,18 @@ def verdicts(models: dict[str, dict], window: int) -> dict[str, Verdict]:
             f"{outside[n]['outside']['correct']}/{outside[n]['outside']['total']} outside it"
             for n in names
         )
-        + ("" if decidable else " (no pretrained model has questions in both groups: undecided)"),
+        + (
+            ""
+            if decidable
+            else " (the best pretrained model lacks questions in one group: undecided)"
+        ),
     )
     return {"answers_anyway": v_answers, "follows_origin": v_origin, "window": v_window}
+
+
+def dev_accuracy(window: dict) -> float:
+    """Dev accuracy over every group of a window_split result."""
+    return _merge(*window.values())["accuracy"] or 0.0
 
 
 def _merge(*groups: dict) -> dict:
