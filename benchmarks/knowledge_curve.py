@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table  # noqa: E402
 
 from knowledge_probe.data import Question  # noqa: E402
+from knowledge_probe.data.corruption import max_truncation  # noqa: E402
 from knowledge_probe.data.names import MASK_ID  # noqa: E402
 from knowledge_probe.evaluation.decode import decode_batch  # noqa: E402
 from knowledge_probe.evaluation.predict import predict  # noqa: E402
@@ -61,6 +62,35 @@ def stored_fraction(model: GPT, vocab, people: list[Question]) -> float:
         text = vocab.decode(ids)
         hits += text.startswith(q.place) and not text[len(q.place) : len(q.place) + 1].isalpha()
     return hits / len(people)
+
+
+def birthplace_visibility(
+    corpus: list[str], people: list[Question], block_size: int, window: str
+) -> tuple[float, float]:
+    """How often span corruption shows a whole birthplace, from its distribution (no sampling).
+
+    Over the biographies that name their person's birthplace: the mean share of pretraining
+    examples drawn from one that contain the whole place, and the share of them that never do.
+    """
+    places = {q.name: q.place for q in people}
+    longest = max_truncation(block_size)
+    shares = []
+    for bio in corpus:
+        place = places.get(bio.split(". ", 1)[0])
+        start = bio.find(place) if place else -1
+        if start < 0:
+            continue
+        end, seen = start + len(place), 0.0
+        for length in range(4, longest + 1):  # the truncated length is uniform on [4, longest]
+            if window == "prefix":
+                seen += end <= length
+            else:  # a uniform offset in [0, len(bio) - length]
+                offsets = range(max(0, len(bio) - length) + 1)
+                seen += sum(o <= start and end <= o + length for o in offsets) / len(offsets)
+        shares.append(seen / (longest - 3))
+    if not shares:
+        return 0.0, 0.0
+    return sum(shares) / len(shares), sum(s == 0 for s in shares) / len(shares)
 
 
 def answered_fraction(model: GPT, vocab, people: list[Question]) -> float:
@@ -112,6 +142,14 @@ def main() -> None:
         cfg.paths.checkpoints = str(Path(tmp) / "checkpoints")
         prepare.run(cfg)
         data = read_prepared(cfg)
+        shown, never = birthplace_visibility(
+            data.corpus, data.train + data.dev, cfg.model.block_size, cfg.pretrain.window
+        )
+        print(
+            f"span corruption shows a whole birthplace in {shown:.1%} of the pretraining examples "
+            f"drawn from a biography that names it; {never:.1%} of those biographies never show it",
+            flush=True,
+        )
         seed_all(int(cfg.seed))
         model = GPT(model_config(cfg, cfg.model.variant, len(data.vocab)))
         datamodule = PretrainDataModule(
@@ -145,7 +183,16 @@ def main() -> None:
             for r in probe.rows
         ],
     )
-    print(json.dumps({"overrides": args.overrides, "curve": probe.rows}))
+    print(
+        json.dumps(
+            {
+                "overrides": args.overrides,
+                "birthplace_shown": round(shown, 4),
+                "birthplace_never_shown": round(never, 4),
+                "curve": probe.rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,25 @@ def test_stored_counts_completions_that_start_with_the_whole_place(monkeypatch) 
     assert seen_prompts[0] == "Ada Byron. Ada Byron was born in "
 
 
+def test_birthplace_visibility_under_both_windows() -> None:
+    curve = load_script()
+    people = [Question(question_for("Ada Byron"), "Paris")]
+    early = "Ada Byron. Born in Paris."  # the place ends at character 24
+    late = "Ada Byron. " + "x" * 60 + " Paris."  # the place ends at character 77
+    # prefix: truncated lengths 4..56 (block 64) are uniform; 24..56 show the early place
+    shown, never = curve.birthplace_visibility([early], people, 64, "prefix")
+    assert shown == (56 - 24 + 1) / 53 and never == 0.0
+    shown, never = curve.birthplace_visibility([early, late], people, 64, "prefix")
+    assert never == 0.5
+    # random: the late place is reached too, in part of the draws
+    shown, never = curve.birthplace_visibility([late], people, 64, "random")
+    assert 0.0 < shown < 1.0 and never == 0.0
+    assert curve.birthplace_visibility(["Kurt Weill. Born in Rome."], people, 64, "prefix") == (
+        0.0,
+        0.0,
+    )
+
+
 def test_smoke_run_prints_one_probe_per_period(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--every", "1", "experiment=smoke"],
@@ -48,6 +67,7 @@ def test_smoke_run_prints_one_probe_per_period(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["overrides"] == ["experiment=smoke"]
+    assert 0.0 < summary["birthplace_shown"] <= 1.0
     epochs = [row["epoch"] for row in summary["curve"]]
     assert epochs == [1, 2]
     for row in summary["curve"]:
