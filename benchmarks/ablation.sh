@@ -3,7 +3,7 @@
 # and all together (= experiment=best), for both variants and three seeds, each a complete
 # experiment (prepare, pretrain, finetune from scratch and from pretraining, evaluate). Hydra
 # writes one comparison table (mean and std per setting, variant and init) into the sweep
-# directory. 30 pretrainings of 650 epochs: meant for a GPU.
+# directory. 36 experiments of 650 pretraining epochs: meant for a GPU.
 #
 #   bash benchmarks/ablation.sh trainer=gpu [MORE HYDRA OVERRIDES]
 #   SEEDS=0 bash benchmarks/ablation.sh data=synthetic experiment_name=dry pretrain.epochs=1 \

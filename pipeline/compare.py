@@ -1,8 +1,9 @@
 """Compare the jobs of a Hydra multirun: mean and spread of dev accuracy per setting, variant and init.
 
-A job's *setting* is its command-line overrides other than `seed` and `model`, so a sweep such
-as `-m model=vanilla,perceiver seed=0,1,2 pretrain.window=prefix,random` gives an ablation
-table: one row per window, variant and init, aggregated over the seeds.
+A job's *setting* is its command-line overrides other than `seed` and `model`, less those that
+every job of the sweep shares, so a sweep such as
+`-m experiment=handout model=vanilla,perceiver seed=0,1,2 pretrain.window=prefix,random` gives an
+ablation table: one row per window, variant and init, aggregated over the seeds.
 """
 
 from __future__ import annotations
@@ -20,26 +21,46 @@ from knowledge_probe.io import write_json, write_text
 from pipeline.report_html import render_comparison
 
 
-def setting_of(job_dir: Path) -> str:
+def overrides_of(job_dir: Path) -> set[str]:
     """The job's overrides except seed and model (Hydra records them in .hydra/overrides.yaml)."""
     path = job_dir / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else []
-    kept = sorted(o for o in overrides or [] if o.split("=", 1)[0] not in ("seed", "model"))
-    return ",".join(kept) or "default"
+    return {o for o in overrides or [] if o.split("=", 1)[0] not in ("seed", "model")}
+
+
+def shared_overrides(job_dirs: list[Path]) -> set[str]:
+    """The overrides (but seed and model) that every job of a sweep has."""
+    overrides = [overrides_of(d) for d in job_dirs]
+    return set.intersection(*overrides) if overrides else set()
+
+
+def settings(job_dirs: list[Path]) -> dict[Path, str]:
+    """Each job's setting: its overrides that not every job shares, or "default"."""
+    overrides = {d: overrides_of(d) for d in job_dirs}
+    shared = shared_overrides(job_dirs)
+    return {d: ",".join(sorted(o - shared)) or "default" for d, o in overrides.items()}
 
 
 def compare(sweep_dir: Path) -> list[dict]:
-    """Read every job's reports/summary.json under `sweep_dir` and aggregate across seeds."""
-    groups: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
-    for path in sorted(sweep_dir.glob("*/reports/summary.json")):
+    """Read every job's reports/summary.json under `sweep_dir` and aggregate across seeds.
+
+    A baseline row (init "-") is the same for every variant of a seed, so each seed counts once.
+    """
+    summaries = sorted(sweep_dir.glob("*/reports/summary.json"))
+    setting_of = settings([path.parents[1] for path in summaries])
+    groups: dict[tuple[str, str, str], dict[int | tuple, tuple[int, float]]] = {}
+    for number, path in enumerate(summaries):
         summary = json.loads(path.read_text(encoding="utf-8"))
-        setting = setting_of(path.parents[1])
+        setting = setting_of[path.parents[1]]
         for row in summary["rows"]:
-            groups.setdefault((setting, row["model"], row["init"]), []).append(
-                (summary["seed"], row["accuracy"])
+            key = summary["seed"] if row["init"] == "-" else (number,)
+            groups.setdefault((setting, row["model"], row["init"]), {})[key] = (
+                summary["seed"],
+                row["accuracy"],
             )
     table = []
-    for (setting, model, init), runs in sorted(groups.items()):
+    for (setting, model, init), by_key in sorted(groups.items()):
+        runs = list(by_key.values())
         accuracies = [a for _, a in runs]
         table.append(
             {
@@ -77,7 +98,8 @@ class CompareRuns(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         table = compare(sweep_dir)
         write_json(sweep_dir / "comparison.json", table)
-        text = markdown(table)
+        shared = shared_overrides([p.parents[1] for p in sweep_dir.glob("*/reports/summary.json")])
+        text = f"Every job: {' '.join(sorted(shared)) or 'no overrides'}\n\n" + markdown(table)
         write_text(sweep_dir / "comparison.md", text)
         write_text(
             sweep_dir / "comparison.html",

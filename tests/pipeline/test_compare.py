@@ -16,9 +16,11 @@ def job(sweep: Path, number: int, overrides: list[str], seed: int, accuracy: flo
     (directory / ".hydra").mkdir(parents=True)
     (directory / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     (directory / "reports").mkdir()
+    model = next((o.split("=")[1] for o in overrides if o.startswith("model=")), "vanilla")
     rows = [
-        {"model": "vanilla", "init": "pretrained", "accuracy": accuracy},
-        {"model": "vanilla", "init": "scratch", "accuracy": 0.02},
+        {"model": model, "init": "pretrained", "accuracy": accuracy},
+        {"model": model, "init": "scratch", "accuracy": 0.02},
+        {"model": "majority (London)", "init": "-", "accuracy": 0.05},
     ]
     (directory / "reports" / "summary.json").write_text(json.dumps({"seed": seed, "rows": rows}))
 
@@ -32,8 +34,10 @@ def test_ablation_rows_per_setting_with_mean_and_spread_over_seeds(tmp_path: Pat
     assert set(table) == {
         ("pretrain.window=prefix", "pretrained"),
         ("pretrain.window=prefix", "scratch"),
+        ("pretrain.window=prefix", "-"),
         ("pretrain.window=random", "pretrained"),
         ("pretrain.window=random", "scratch"),
+        ("pretrain.window=random", "-"),
     }
     row = table[("pretrain.window=random", "pretrained")]
     assert row["runs"] == 2 and row["seeds"] == [0, 1]
@@ -41,6 +45,28 @@ def test_ablation_rows_per_setting_with_mean_and_spread_over_seeds(tmp_path: Pat
     assert "| pretrain.window=prefix | vanilla | pretrained | 2 | 0,1 | 25.0% |" in markdown(
         list(table.values())
     )
+
+
+def test_overrides_shared_by_every_job_are_left_out_and_a_seeds_baseline_counts_once(
+    tmp_path: Path,
+) -> None:
+    shared = ["experiment=handout", "logger=none"]
+    for number, (recipe, model, seed) in enumerate(
+        (r, m, s) for r in ("reference", "window") for m in ("vanilla", "perceiver") for s in (0, 1)
+    ):
+        job(
+            tmp_path,
+            number,
+            [*shared, f"+recipe={recipe}", f"model={model}", f"seed={seed}"],
+            seed,
+            0.1 * number,
+        )
+    table = compare(tmp_path)
+    assert {r["setting"] for r in table} == {"+recipe=reference", "+recipe=window"}
+    rows = {(r["setting"], r["model"], r["init"]): r for r in table}
+    assert rows[("+recipe=window", "perceiver", "pretrained")]["mean"] == pytest.approx(0.65)
+    baseline = rows[("+recipe=window", "majority (London)", "-")]
+    assert baseline["runs"] == 2 and baseline["seeds"] == [0, 1]
 
 
 def test_jobs_without_extra_overrides_form_the_default_setting(tmp_path: Path) -> None:

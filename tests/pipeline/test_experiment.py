@@ -36,7 +36,10 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
         ("perceiver", "pretrained"),
         ("perceiver", "scratch"),
     } <= models
-    assert "mean dev accuracy" in (sweep / "comparison.md").read_text()
+    comparison = (sweep / "comparison.md").read_text()
+    assert "mean dev accuracy" in comparison
+    assert comparison.startswith("Every job: experiment=smoke\n")
+    assert {r["setting"] for r in table} == {"default"}
     assert (sweep / "comparison.html").read_text().count("<tr>") == len(table) + 1
     for summary in reports:
         job = summary.parent.parent
