@@ -40,7 +40,7 @@ from knowledge_probe.data.names import MASK_ID  # noqa: E402
 from knowledge_probe.evaluation.decode import decode_batch  # noqa: E402
 from knowledge_probe.evaluation.predict import predict  # noqa: E402
 from knowledge_probe.models import GPT  # noqa: E402
-from knowledge_probe.training import PretrainDataModule, fit  # noqa: E402
+from knowledge_probe.training import fit  # noqa: E402
 from pipeline import prepare  # noqa: E402
 from pipeline.common import (  # noqa: E402
     model_config,
@@ -51,6 +51,7 @@ from pipeline.common import (  # noqa: E402
     trainer_options,
     validate,
 )
+from pipeline.pretrain import pretrain_datamodule  # noqa: E402
 
 
 def stored_fraction(model: GPT, vocab, people: list[Question]) -> float:
@@ -152,17 +153,7 @@ def main() -> None:
         )
         seed_all(int(cfg.seed))
         model = GPT(model_config(cfg, cfg.model.variant, len(data.vocab)))
-        datamodule = PretrainDataModule(
-            data.corpus,
-            data.vocab,
-            model.config.block_size,
-            cfg.pretrain.batch_size,
-            fast=bool(cfg.fast),
-            shuffle=bool(cfg.pretrain.shuffle),
-            window=cfg.pretrain.window,
-            seed=int(cfg.seed),
-            questions=data.train if cfg.pretrain.mix_questions else (),
-        )
+        datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
         probe = Probe(data.vocab, data.dev, data.train, args.every)
         options = trainer_options(cfg, cfg.pretrain.grad_clip) | {"enable_progress_bar": False}
         fit(

@@ -28,16 +28,15 @@ def overrides_of(job_dir: Path) -> set[str]:
     return {o for o in overrides or [] if o.split("=", 1)[0] not in ("seed", "model")}
 
 
-def shared_overrides(job_dirs: list[Path]) -> set[str]:
-    """The overrides (but seed and model) that every job of a sweep has."""
-    overrides = [overrides_of(d) for d in job_dirs]
+def shared_overrides(overrides: list[set[str]]) -> set[str]:
+    """The overrides that every job of a sweep has (given each job's `overrides_of`)."""
     return set.intersection(*overrides) if overrides else set()
 
 
 def settings(job_dirs: list[Path]) -> dict[Path, str]:
     """Each job's setting: its overrides that not every job shares, or "default"."""
     overrides = {d: overrides_of(d) for d in job_dirs}
-    shared = shared_overrides(job_dirs)
+    shared = shared_overrides(list(overrides.values()))
     return {d: ",".join(sorted(o - shared)) or "default" for d, o in overrides.items()}
 
 
@@ -98,7 +97,8 @@ class CompareRuns(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         table = compare(sweep_dir)
         write_json(sweep_dir / "comparison.json", table)
-        shared = shared_overrides([p.parents[1] for p in sweep_dir.glob("*/reports/summary.json")])
+        jobs = [p.parents[1] for p in sweep_dir.glob("*/reports/summary.json")]
+        shared = shared_overrides([overrides_of(d) for d in jobs])
         text = f"Every job: {' '.join(sorted(shared)) or 'no overrides'}\n\n" + markdown(table)
         write_text(sweep_dir / "comparison.md", text)
         write_text(

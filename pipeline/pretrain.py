@@ -6,8 +6,30 @@ from pathlib import Path
 
 from knowledge_probe.models import GPT
 from knowledge_probe.training import PretrainDataModule, save_model
-from pipeline.common import model_config, read_prepared, run_stage_command, tracked_stage
+from pipeline.common import (
+    Prepared,
+    model_config,
+    read_prepared,
+    run_stage_command,
+    tracked_stage,
+)
 from pipeline.training import train_and_record
+
+
+def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataModule:
+    """The configured pretraining batches: span-corrupted biographies (plus questions if mixed)."""
+    return PretrainDataModule(
+        data.corpus,
+        data.vocab,
+        block_size,
+        cfg.pretrain.batch_size,
+        fast=bool(cfg.fast),
+        shuffle=bool(cfg.pretrain.shuffle),
+        num_workers=cfg.trainer.num_workers,
+        window=cfg.pretrain.window,
+        seed=int(cfg.seed),
+        questions=data.train if cfg.pretrain.mix_questions else (),
+    )
 
 
 def run(cfg, variant: str, tracker=None) -> dict:
@@ -15,18 +37,7 @@ def run(cfg, variant: str, tracker=None) -> dict:
         data = read_prepared(cfg)
         tracker.use_artifact("prepared-data", "dataset", cfg.paths.prepared)
         model = GPT(model_config(cfg, variant, len(data.vocab)))
-        datamodule = PretrainDataModule(
-            data.corpus,
-            data.vocab,
-            model.config.block_size,
-            cfg.pretrain.batch_size,
-            fast=bool(cfg.fast),
-            shuffle=bool(cfg.pretrain.shuffle),
-            num_workers=cfg.trainer.num_workers,
-            window=cfg.pretrain.window,
-            seed=int(cfg.seed),
-            questions=data.train if cfg.pretrain.mix_questions else (),
-        )
+        datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
         metrics = train_and_record(
             cfg,
             cfg.pretrain,

@@ -254,25 +254,29 @@ class GPT(nn.Module):
             z = block(z)
         return z
 
-    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+    def hidden(self, idx: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states; `positions` are the right-aligned latents' (computed if absent)."""
         x = self.embed(idx)
         if self.config.variant == "vanilla":
             for block in self.blocks:
                 x = block(x)
             return x
         if self.right_aligned:
-            positions = aligned_positions(idx, self.config.bottleneck_dim)
+            if positions is None:
+                positions = aligned_positions(idx, self.config.bottleneck_dim)
             return self.up.aligned(x, self.latents(x, positions), positions)
         return self.up(x, self.latents(x))
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        logits = self.head(self.ln_f(self.hidden(idx)))
+        positions = None
+        if self.right_aligned:
+            positions = aligned_positions(idx, self.config.bottleneck_dim)
+        logits = self.head(self.ln_f(self.hidden(idx, positions)))
         loss = None
         if targets is not None:
-            if self.right_aligned:  # positions before the first latent predict nothing
-                first = aligned_positions(idx, self.config.bottleneck_dim)[:, :1]
-                before = torch.arange(idx.size(1), device=idx.device)[None, :] < first
-                targets = targets.masked_fill(before, PAD_ID)
+            if positions is not None:  # positions before the first latent predict nothing
+                rows = torch.arange(idx.size(1), device=idx.device)[None, :]
+                targets = targets.masked_fill(rows < positions[:, :1], PAD_ID)
             loss = F.cross_entropy(
                 logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=PAD_ID
             )
