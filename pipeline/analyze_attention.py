@@ -7,7 +7,7 @@ from pathlib import Path
 from knowledge_probe.analysis.attention_exploration import AttentionSpec, explore
 from knowledge_probe.analysis.figures import attention_figures
 from knowledge_probe.io import write_json
-from pipeline.common import load_params, tracked_stage
+from pipeline.common import run_stage_command, tracked_stage
 
 
 def spec_from(cfg) -> AttentionSpec:
@@ -31,9 +31,9 @@ def headline(metrics: dict) -> dict:
     return out
 
 
-def run(cfg, tracker=None) -> dict:
+def run(cfg, context) -> dict:
     metrics_dir = Path(cfg.paths.metrics) / "analysis"
-    with tracked_stage(cfg, "analysis", "analyze-attention", tracker) as (tracker, summary):
+    with tracked_stage(cfg, context, "analyze_attention") as (tracker, summary):
         spec = spec_from(cfg)
         experiments = {e.name: e for e in explore(spec)}
         metrics = {
@@ -60,7 +60,7 @@ def run(cfg, tracker=None) -> dict:
 
 
 def main() -> None:
-    run(load_params())
+    run_stage_command("analyze_attention", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,14 @@ from knowledge_probe.analysis.complexity import ComplexitySpec, attention_path, 
 from knowledge_probe.analysis.figures import complexity_figure
 from knowledge_probe.io import write_json, write_text
 from knowledge_probe.models import GPT
-from pipeline.common import VARIANTS, load_params, model_config, tracked_stage
+from pipeline.common import (
+    VARIANTS,
+    configure_precision,
+    model_config,
+    run_stage_command,
+    seed_all,
+    tracked_stage,
+)
 
 # The benchmark's token ids are random: any vocabulary of the corpus's order of size will do, and
 # the stage then needs no prepared data.
@@ -39,9 +46,11 @@ def to_csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def run(cfg, tracker=None) -> dict:
+def run(cfg, context) -> dict:
     metrics_dir = Path(cfg.paths.metrics) / "analysis"
-    with tracked_stage(cfg, "analysis", "analyze-complexity", tracker) as (tracker, summary):
+    with tracked_stage(cfg, context, "analyze_complexity") as (tracker, summary):
+        seed_all(int(cfg.seed))
+        configure_precision(cfg)
         spec = spec_from(cfg)
         device = "cuda" if torch.cuda.is_available() and cfg.trainer.accelerator == "gpu" else "cpu"
         rows, paths = [], {}
@@ -64,12 +73,10 @@ def run(cfg, tracker=None) -> dict:
         write_json(metrics_dir / "details" / "complexity.json", result | {"rows": rows})
         write_text(Path(cfg.paths.plots) / "analysis" / "complexity.csv", to_csv(rows))
         figure = complexity_figure(rows, Path(cfg.paths.plots) / "analysis" / "complexity.png")
-        tracker.summary(
-            {
-                f"analysis/complexity/{v}/{q}_exponent": e
-                for v, qs in result["exponents"].items()
-                for q, e in qs.items()
-            }
+        tracker.log_table(
+            "analysis/complexity/exponents",
+            ["variant", "quantity", "exponent"],
+            [[v, q, e] for v, qs in result["exponents"].items() for q, e in qs.items()],
         )
         tracker.log_images("analysis/complexity", [figure])
         ex = result["exponents"]
@@ -82,7 +89,7 @@ def run(cfg, tracker=None) -> dict:
 
 
 def main() -> None:
-    run(load_params())
+    run_stage_command("analyze_complexity", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,18 @@ import torch
 from knowledge_probe.analysis import hallucination as h
 from knowledge_probe.analysis.figures import hallucination_figures
 from knowledge_probe.data import max_truncation
-from knowledge_probe.evaluation import predict
+from knowledge_probe.evaluation import format_records, predict, read_predictions
 from knowledge_probe.io import write_json, write_text
 from knowledge_probe.training import load_model
-from pipeline.common import INITS, VARIANTS, load_params, model_config, read_prepared, tracked_stage
+from pipeline.common import (
+    INITS,
+    VARIANTS,
+    configure_precision,
+    model_config,
+    read_prepared,
+    run_stage_command,
+    tracked_stage,
+)
 
 
 def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, list]:
@@ -33,7 +41,7 @@ def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, 
     options = dict(batch_size=cfg.evaluate.batch_size, max_new=cfg.evaluate.max_new, progress=False)
     answers = predict(model, data.vocab, questions, **options)
     confidence = h.answer_probabilities(model, data.vocab, questions, answers)
-    dev_answers = h.read_predictions(Path(cfg.paths.predictions) / f"{name}.dev.tsv", data.dev)
+    dev_answers = read_predictions(Path(cfg.paths.predictions) / f"{name}.dev.tsv", data.dev)
     dev_confidence = h.answer_probabilities(model, data.vocab, data.dev, dev_answers)
     known = set(place_country) or {q.place for q in data.train}
     result = {
@@ -61,9 +69,10 @@ def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, 
     return result, rows
 
 
-def run(cfg, tracker=None) -> dict:
+def run(cfg, context) -> dict:
     metrics_dir = Path(cfg.paths.metrics) / "analysis"
-    with tracked_stage(cfg, "analysis", "analyze-hallucination", tracker) as (tracker, summary):
+    with tracked_stage(cfg, context, "analyze_hallucination") as (tracker, summary):
+        configure_precision(cfg)
         if cfg.analysis.threads:
             torch.set_num_threads(cfg.analysis.threads)
         data = read_prepared(cfg)
@@ -92,7 +101,7 @@ def run(cfg, tracker=None) -> dict:
                 )
                 write_text(
                     Path(cfg.paths.predictions) / f"{name}.strangers.tsv",
-                    "".join(f"{n}\t{loc}\t{a}\t{p:.4g}\n" for n, loc, a, p in rows),
+                    format_records([(n, loc, a, f"{p:.4g}") for n, loc, a, p in rows]),
                 )
         if not models:
             raise SystemExit(
@@ -131,7 +140,7 @@ def run(cfg, tracker=None) -> dict:
             {
                 "strangers": cfg.analysis.hallucination.strangers,
                 "window": window,
-                "pretrain_window_option": cfg.pretrain.get("window", "prefix"),
+                "pretrain_window_option": cfg.pretrain.window,
                 "training_origin_rate": training_rate,
                 "models": models,
                 "verdicts": {k: v.to_dict() for k, v in verdicts.items()},
@@ -149,7 +158,7 @@ def run(cfg, tracker=None) -> dict:
 
 
 def main() -> None:
-    run(load_params())
+    run_stage_command("analyze_hallucination", __doc__, run)
 
 
 if __name__ == "__main__":

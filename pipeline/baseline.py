@@ -6,18 +6,19 @@ from pathlib import Path
 
 from knowledge_probe.evaluation import ExactMatch, majority_place
 from knowledge_probe.io import write_json
-from pipeline.common import load_params, read_prepared, tracked_stage
+from pipeline.common import read_prepared, run_stage_command, tracked_stage
 
 
-def run(cfg, tracker=None) -> dict:
-    with tracked_stage(cfg, "baseline", "baseline", tracker) as (tracker, summary):
+def run(cfg, context) -> dict:
+    """Scored like a model's answers, so its run carries the same `dev/*` keys."""
+    with tracked_stage(cfg, context, "baseline") as (tracker, summary):
         data = read_prepared(cfg)
         place = majority_place(data.train)
         metric = ExactMatch()
         metric.update([place] * len(data.dev), [q.place for q in data.dev])
         result = {k: v.item() for k, v in metric.compute().items()} | {"place": place}
         write_json(Path(cfg.paths.metrics) / "baseline.json", result)
-        tracker.summary({f"baseline/{k}": v for k, v in result.items()})
+        tracker.summary({f"dev/{k}": v for k, v in result.items()})
         summary.update(
             place=place, dev=f"{result['correct']}/{result['total']} = {result['accuracy']:.1%}"
         )
@@ -25,7 +26,7 @@ def run(cfg, tracker=None) -> dict:
 
 
 def main() -> None:
-    run(load_params())
+    run_stage_command("baseline", __doc__, run)
 
 
 if __name__ == "__main__":

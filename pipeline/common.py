@@ -18,23 +18,27 @@ from omegaconf import DictConfig, OmegaConf
 
 from knowledge_probe.data import Question, Vocabulary, read_corpus, read_questions
 from knowledge_probe.data.corruption import check_window
-from knowledge_probe.models import GPTConfig
+from knowledge_probe.models import VARIANTS, GPTConfig
 from knowledge_probe.tracking import Tracker, start_tracker
 from knowledge_probe.training import OptimConfig
+from pipeline.records import RunContext, params_setting, run_record
+from pipeline.stages import INITS, model_fields, stage_view
 
 PARAMS_FILE = Path(os.environ.get("KP_PARAMS", "params.yaml"))
-VARIANTS = ("vanilla", "perceiver")
-INITS = ("scratch", "pretrained")
 
 
-def run_stage_command(description: str, run, *, with_init: bool) -> None:
-    """Parse `--variant` (and `--init`), then run the stage on params.yaml."""
+def run_stage_command(stage: str, description: str, run, *, per: tuple[str, ...] = ()) -> None:
+    """The command line of a DVC stage: parse `--variant` / `--init` where the stage is one per
+    variant / init, then run it on its view of params.yaml (pipeline/stages.py)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--variant", choices=VARIANTS, required=True)
-    if with_init:
+    if "variant" in per:
+        parser.add_argument("--variant", choices=VARIANTS, required=True)
+    if "init" in per:
         parser.add_argument("--init", choices=INITS, required=True)
-    args = parser.parse_args()
-    run(load_params(), args.variant, *([args.init] if with_init else []))
+    args = vars(parser.parse_args())
+    cfg = load_params()
+    context = RunContext(cfg, params_setting(cfg))
+    run(stage_view(cfg, stage, args.get("variant")), context, **args)
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:
@@ -96,7 +100,7 @@ def read_prepared(cfg: DictConfig) -> Prepared:
 
 
 def model_config(cfg: DictConfig, variant: str, vocab_size: int) -> GPTConfig:
-    fields = {k: v for k, v in OmegaConf.to_container(cfg.model).items() if k != "variant"}
+    fields = {name: cfg.model[name] for name in model_fields(variant)}
     return GPTConfig(
         vocab_size=vocab_size, variant=variant, fused_attention=bool(cfg.fast), **fields
     )
@@ -140,10 +144,6 @@ def configure_precision(cfg: DictConfig) -> None:
         torch.set_float32_matmul_precision("high")
 
 
-def stage_name(*parts: str) -> str:
-    return "-".join(p for p in parts if p)
-
-
 def is_rank_zero() -> bool:
     """False in the extra processes of a multi-process (DDP) run, which write nothing."""
     from pytorch_lightning.utilities import rank_zero_only
@@ -151,35 +151,36 @@ def is_rank_zero() -> bool:
     return rank_zero_only.rank == 0
 
 
-def start_stage_tracker(cfg: DictConfig, job_type: str, name: str) -> Tracker:
-    if not is_rank_zero():
-        return Tracker(None)
-    return start_tracker(
-        OmegaConf.to_container(cfg.logger),
-        job_type=job_type,
-        name=name,
-        group=str(cfg.logger.get("group") or cfg.experiment_name),
-        config=OmegaConf.to_container(cfg, resolve=True),
-    )
-
-
 @contextmanager
-def tracked_stage(cfg: DictConfig, job_type: str, name: str, tracker: Tracker | None = None):
-    """Seed, start the stage's W&B run (unless one is given), print one summary line at the end."""
+def tracked_stage(
+    cfg: DictConfig,
+    context: RunContext,
+    stage: str,
+    variant: str | None = None,
+    init: str | None = None,
+    run_id: str | None = None,
+):
+    """Start the stage's W&B run (continuing `run_id`), print one summary line at the end."""
     quiet_libraries()
-    seed_all(int(cfg.seed))
-    configure_precision(cfg)
-    own = tracker is None
-    tracker = start_stage_tracker(cfg, job_type, name) if own else tracker
+    record = run_record(context, stage, variant, init)
+    tracker = Tracker(None)
+    if is_rank_zero():
+        tracker = start_tracker(
+            OmegaConf.to_container(cfg.logger),
+            job_type=record.job_type,
+            name=record.name,
+            group=record.group,
+            config=record.config,
+            tags=record.tags,
+            run_id=run_id,
+        )
     start = time.perf_counter()
     summary: dict[str, str] = {}
     try:
         yield tracker, summary
     except BaseException:
-        if own:
-            tracker.finish(exit_code=1)
+        tracker.finish(exit_code=1)
         raise
-    if own:
-        tracker.finish()
+    tracker.finish()
     parts = " | ".join(f"{k}: {v}" for k, v in summary.items())
-    print(f"[{name}] {time.perf_counter() - start:.1f}s | {parts}", flush=True)
+    print(f"[{record.label}] {time.perf_counter() - start:.1f}s | {parts}", flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from omegaconf import DictConfig
 
 from knowledge_probe.io import write_json, write_text
 from pipeline.report_html import render_comparison
+
+# a multirun job that fails leaves this file in its directory (pipeline.experiment)
+FAILURE_FILE = "failure.json"
 
 
 def overrides_of(job_dir: Path) -> set[str]:
@@ -77,6 +81,15 @@ def compare(sweep_dir: Path) -> list[dict]:
     return table
 
 
+def failed_jobs(sweep_dir: Path) -> list[dict]:
+    """The jobs that left a failure record (pipeline.experiment writes one when a job fails)."""
+    failed = []
+    for path in sorted(sweep_dir.glob(f"*/{FAILURE_FILE}"), key=lambda p: p.parent.name):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        failed.append({"job": path.parent.name} | record)
+    return failed
+
+
 def markdown(table: list[dict]) -> str:
     lines = [
         "| setting | model | init | runs | seeds | mean dev accuracy | std | min | max |",
@@ -95,17 +108,23 @@ class CompareRuns(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        table = compare(sweep_dir)
-        write_json(sweep_dir / "comparison.json", table)
+        table, failed = compare(sweep_dir), failed_jobs(sweep_dir)
+        write_json(sweep_dir / "comparison.json", {"rows": table, "failed": failed})
         jobs = [p.parents[1] for p in sweep_dir.glob("*/reports/summary.json")]
         shared = shared_overrides([overrides_of(d) for d in jobs])
         text = f"Every job: {' '.join(sorted(shared)) or 'no overrides'}\n\n" + markdown(table)
+        if failed:
+            text += "\nFailed jobs:\n\n" + "".join(
+                f"- job {f['job']} ({' '.join(f['overrides'])}): {f['error']}\n" for f in failed
+            )
         write_text(sweep_dir / "comparison.md", text)
         write_text(
             sweep_dir / "comparison.html",
-            render_comparison(f"Comparison of the runs in {sweep_dir}", table),
+            render_comparison(f"Comparison of the runs in {sweep_dir}", table, failed),
         )
         print(
             f"\nComparison of {sum(r['runs'] for r in table if r['init'] != '-')} job results ({sweep_dir}):\n{text}",
             flush=True,
         )
+        if failed:
+            sys.exit(f"{len(failed)} of the sweep's jobs failed; see {sweep_dir / 'comparison.md'}")

@@ -7,20 +7,22 @@ from pathlib import Path
 
 import torch
 
-from knowledge_probe.evaluation import ExactMatch, predict
-from knowledge_probe.io import write_json, write_text
+from knowledge_probe.evaluation import ExactMatch, predict, write_predictions
+from knowledge_probe.io import write_json
 from knowledge_probe.training import load_model
-from pipeline.common import model_config, read_prepared, run_stage_command, tracked_stage
+from pipeline.common import (
+    configure_precision,
+    model_config,
+    read_prepared,
+    run_stage_command,
+    tracked_stage,
+)
 
 
-def write_predictions(path: Path, questions, answers: list[str]) -> None:
-    """`NAME<TAB>PREDICTION` per line, in question order."""
-    write_text(path, "".join(f"{q.name}\t{a}\n" for q, a in zip(questions, answers, strict=True)))
-
-
-def run(cfg, variant: str, init: str, tracker=None) -> dict:
+def run(cfg, context, variant: str, init: str) -> dict:
     name = f"{variant}-{init}"
-    with tracked_stage(cfg, "evaluate", f"evaluate-{name}", tracker) as (tracker, summary):
+    with tracked_stage(cfg, context, "evaluate", variant, init) as (tracker, summary):
+        configure_precision(cfg)
         data = read_prepared(cfg)
         source = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
         model, _ = load_model(
@@ -50,14 +52,19 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
         out = Path(cfg.paths.predictions)
         write_predictions(out / f"{name}.dev.tsv", data.dev, dev_answers)
         write_predictions(out / f"{name}.test.tsv", data.test, test_answers)
-        tracker.summary({f"dev/{name}/{k}": v for k, v in result.items()})
+        tracker.summary({f"dev/{k}": v for k, v in result.items()} | {"test/total": len(data.test)})
         tracker.log_table(
-            f"dev_predictions/{name}",
+            "dev/predictions",
             ["name", "gold", "prediction", "correct"],
             [
                 [q.name, q.place, a, a == q.place]
                 for q, a in zip(data.dev, dev_answers, strict=True)
             ],
+        )
+        tracker.log_table(
+            "test/predictions",
+            ["name", "prediction"],
+            [[q.name, a] for q, a in zip(data.test, test_answers, strict=True)],
         )
         tracker.log_artifact(
             out / f"{name}.dev.tsv", f"{name}-predictions", "predictions", metadata=result
@@ -72,7 +79,7 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
 
 
 def main() -> None:
-    run_stage_command(__doc__, run, with_init=True)
+    run_stage_command("evaluate", __doc__, run, per=("variant", "init"))
 
 
 if __name__ == "__main__":

@@ -5,18 +5,23 @@
 
 Each job prepares the data, trains the configured `model` variant from scratch and from
 pretraining, evaluates both, runs the analyses, and writes its report into its own output
-directory, logging to one W&B run that is finished before the next job starts. After a multirun, `CompareRuns`
-(conf/hydra/callbacks) writes a comparison of all jobs into the sweep directory.
+directory. Each stage logs its own W&B run, as under `dvc repro`, grouped by the job's setting.
+After a multirun, `CompareRuns` (conf/config.yaml's hydra callbacks) writes a comparison of all
+jobs into the sweep directory, listing the jobs that failed.
 """
 
 from __future__ import annotations
 
+import sys
+import traceback
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from knowledge_probe.io import write_json
 from pipeline import (
     analyze_attention,
     analyze_complexity,
@@ -28,44 +33,66 @@ from pipeline import (
     pretrain,
     report,
 )
-from pipeline.common import INITS, quiet_libraries, start_stage_tracker, validate
+from pipeline.common import INITS, quiet_libraries, validate
+from pipeline.compare import FAILURE_FILE
+from pipeline.records import RunContext, setting_label
+from pipeline.stages import stage_view
 
 
-def run_chain(cfg: DictConfig, output_dir: Path) -> dict:
-    """Run every stage for `cfg.model.variant`, writing under `output_dir`; return the summary rows."""
+def run_chain(cfg: DictConfig, output_dir: Path, context: RunContext) -> list[dict]:
+    """Run every stage for `cfg.model.variant`, writing under `output_dir`; return the summary
+    rows. Each stage sees its view of the configuration and logs its own W&B run."""
     cfg = cfg.copy()
     OmegaConf.set_struct(cfg, False)
     for key in ("prepared", "models", "metrics", "predictions", "plots", "reports", "checkpoints"):
         cfg.paths[key] = str(output_dir / Path(cfg.paths[key]).name)
+    context = RunContext(cfg, context.setting, context.job)
     variant = cfg.model.variant
     quiet_libraries()
-    tracker = start_stage_tracker(
-        cfg, "experiment", f"{cfg.experiment_name}-{variant}-seed{cfg.seed}"
-    )
-    try:
-        prepare.run(cfg, tracker)
-        baseline.run(cfg, tracker)
-        pretrain.run(cfg, variant, tracker)
-        for init in INITS:
-            finetune.run(cfg, variant, init, tracker)
-            evaluate.run(cfg, variant, init, tracker)
-        analyze_attention.run(cfg, tracker)
-        analyze_complexity.run(cfg, tracker)
-        analyze_hallucination.run(cfg, tracker)
-        rows = report.run(cfg, tracker)
-    except BaseException:
-        tracker.finish(exit_code=1)
-        raise
-    tracker.finish()
-    return {"rows": rows}
+
+    def view(stage: str, with_variant: bool = False) -> DictConfig:
+        return stage_view(cfg, stage, variant if with_variant else None)
+
+    prepare.run(view("prepare"), context)
+    baseline.run(view("baseline"), context)
+    pretrain.run(view("pretrain", True), context, variant)
+    for init in INITS:
+        finetune.run(view("finetune", True), context, variant, init)
+        evaluate.run(view("evaluate", True), context, variant, init)
+    analyze_attention.run(view("analyze_attention"), context)
+    analyze_complexity.run(view("analyze_complexity"), context)
+    analyze_hallucination.run(view("analyze_hallucination"), context)
+    return report.run(view("report"), context)
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    OmegaConf.resolve(cfg)
-    validate(cfg, "configuration")
-    result = run_chain(cfg, Path(HydraConfig.get().runtime.output_dir))
-    pretrained = [r for r in result["rows"] if r["init"] == "pretrained"]
+    hydra_cfg = HydraConfig.get()
+    sweeping = hydra_cfg.mode == RunMode.MULTIRUN
+    context = RunContext(
+        cfg,
+        setting_label(cfg.experiment_name, hydra_cfg.overrides.task),
+        hydra_cfg.job.num if sweeping else None,
+    )
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        OmegaConf.resolve(cfg)
+        validate(cfg, "configuration")
+        rows = run_chain(cfg, output_dir, context)
+    except (Exception, SystemExit) as err:
+        if not sweeping or (isinstance(err, SystemExit) and not err.code):
+            raise
+        # one failed job must not cost the sweep the jobs that finished: record it and go on
+        error = str(err.code) if isinstance(err, SystemExit) else f"{type(err).__name__}: {err}"
+        write_json(
+            output_dir / FAILURE_FILE,
+            {"overrides": list(hydra_cfg.overrides.task), "error": error},
+        )
+        if not isinstance(err, SystemExit):  # an expected failure has said what to fix already
+            traceback.print_exc()
+        print(f"job {context.job} failed ({error}); the sweep goes on", file=sys.stderr)
+        return float("nan")
+    pretrained = [r for r in rows if r["init"] == "pretrained"]
     return pretrained[0]["accuracy"] if pretrained else 0.0  # the objective for Optuna sweeps
 
 

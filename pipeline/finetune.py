@@ -6,43 +6,64 @@ from pathlib import Path
 
 from knowledge_probe.models import GPT
 from knowledge_probe.training import FinetuneDataModule, load_model, save_model
-from pipeline.common import model_config, read_prepared, run_stage_command, tracked_stage
-from pipeline.training import train_and_record
+from pipeline.common import (
+    configure_precision,
+    model_config,
+    read_prepared,
+    run_stage_command,
+    seed_all,
+    tracked_stage,
+)
+from pipeline.training import resume_checkpoint, train_and_record
 
 
-def run(cfg, variant: str, init: str, tracker=None) -> dict:
+def run(cfg, context, variant: str, init: str) -> dict:
     name = f"{variant}-{init}"
-    with tracked_stage(cfg, "finetune", f"finetune-{name}", tracker) as (tracker, summary):
-        data = read_prepared(cfg)
-        config = model_config(cfg, variant, len(data.vocab))
-        if init == "pretrained":
-            source = Path(cfg.paths.models) / variant / "pretrain.ckpt"
-            model, _ = load_model(source, config=config, vocab_fingerprint=data.vocab.fingerprint)
+    seed_all(int(cfg.seed))
+    configure_precision(cfg)
+    data = read_prepared(cfg)
+    config = model_config(cfg, variant, len(data.vocab))
+    if init == "pretrained":
+        source = Path(cfg.paths.models) / variant / "pretrain.ckpt"
+        model, _ = load_model(source, config=config, vocab_fingerprint=data.vocab.fingerprint)
+        epochs = cfg.finetune.epochs_pretrained
+    else:
+        model, epochs, source = GPT(config), cfg.finetune.epochs_scratch, None
+    datamodule = FinetuneDataModule(
+        data.train,
+        data.vocab,
+        config.block_size,
+        cfg.finetune.batch_size,
+        fast=bool(cfg.fast),
+        shuffle=bool(cfg.finetune.shuffle),
+        num_workers=cfg.trainer.num_workers,
+        seed=int(cfg.seed),
+    )
+    resume = resume_checkpoint(
+        cfg,
+        cfg.finetune,
+        model,
+        epochs,
+        f"finetune_{variant}_{init}",
+        inputs=[Path(cfg.paths.prepared) / "train.tsv", *([source] if source else [])],
+    )
+    with tracked_stage(
+        cfg, context, "finetune", variant, init, run_id=resume.saved_run_id()
+    ) as (tracker, summary):
+        if source:
             tracker.use_artifact(f"{variant}-pretrain", "model", source)
-            epochs = cfg.finetune.epochs_pretrained
-        else:
-            model, epochs, source = GPT(config), cfg.finetune.epochs_scratch, None
-        datamodule = FinetuneDataModule(
-            data.train,
-            data.vocab,
-            config.block_size,
-            cfg.finetune.batch_size,
-            fast=bool(cfg.fast),
-            shuffle=bool(cfg.finetune.shuffle),
-            num_workers=cfg.trainer.num_workers,
-            seed=int(cfg.seed),
-        )
         metrics = train_and_record(
             cfg,
             cfg.finetune,
             model,
             datamodule,
-            epochs,
-            tracker,
-            Path(cfg.paths.plots) / "finetune" / f"{name}.csv",
-            Path(cfg.paths.metrics) / "finetune" / f"{name}.json",
-            f"finetune_{variant}_{init}",
-            inputs=[Path(cfg.paths.prepared) / "train.tsv", *([source] if source else [])],
+            epochs=epochs,
+            # as the reference: the schedule's length counts the pretraining corpus's documents
+            schedule_examples=len(data.corpus),
+            tracker=tracker,
+            resume=resume,
+            curve_path=Path(cfg.paths.plots) / "finetune" / f"{name}.csv",
+            metrics_path=Path(cfg.paths.metrics) / "finetune" / f"{name}.json",
         )
         checkpoint = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
         save_model(
@@ -62,7 +83,7 @@ def run(cfg, variant: str, init: str, tracker=None) -> dict:
 
 
 def main() -> None:
-    run_stage_command(__doc__, run, with_init=True)
+    run_stage_command("finetune", __doc__, run, per=("variant", "init"))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from knowledge_probe.data import FILE_NAMES, Vocabulary, max_truncation, read_co
 from knowledge_probe.data.cs224n import DataSourceError, locate
 from knowledge_probe.data.synthetic import SyntheticSpec, generate
 from knowledge_probe.io import write_json, write_text, write_with
-from pipeline.common import load_params, tracked_stage
+from pipeline.common import run_stage_command, tracked_stage
+from pipeline.records import data_fingerprint
 
 
 def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
@@ -74,10 +75,10 @@ def statistics(corpus, train, dev, test, vocab, block_size: int) -> dict:
     }
 
 
-def run(cfg, tracker=None) -> dict:
+def run(cfg, context) -> dict:
     out = Path(cfg.paths.prepared)
     with (
-        tracked_stage(cfg, "prepare", "prepare", tracker) as (tracker, summary),
+        tracked_stage(cfg, context, "prepare") as (tracker, summary),
         tempfile.TemporaryDirectory() as tmp,
     ):
         files = source_files(cfg.data, Path(tmp))
@@ -101,6 +102,7 @@ def run(cfg, tracker=None) -> dict:
         stats = statistics(corpus, train, dev, test, vocab, cfg.model.block_size)
         write_json(Path(cfg.paths.metrics) / "data.json", stats)
         tracker.summary({f"data/{k}": v for k, v in stats.items()})
+        tracker.update_config({"data_fingerprint": data_fingerprint(out)})
         tracker.log_artifact(out, "prepared-data", "dataset", metadata=stats)
         summary.update(
             source=cfg.data.source,
@@ -112,7 +114,7 @@ def run(cfg, tracker=None) -> dict:
 
 
 def main() -> None:
-    run(load_params())
+    run_stage_command("prepare", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ from knowledge_probe.models import GPT
 from knowledge_probe.training import PretrainDataModule, save_model
 from pipeline.common import (
     Prepared,
+    configure_precision,
     model_config,
     read_prepared,
     run_stage_command,
+    seed_all,
     tracked_stage,
 )
-from pipeline.training import train_and_record
+from pipeline.training import resume_checkpoint, train_and_record
 
 
 def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataModule:
@@ -32,26 +34,36 @@ def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataMod
     )
 
 
-def run(cfg, variant: str, tracker=None) -> dict:
-    with tracked_stage(cfg, "pretrain", f"pretrain-{variant}", tracker) as (tracker, summary):
-        data = read_prepared(cfg)
+def run(cfg, context, variant: str) -> dict:
+    seed_all(int(cfg.seed))
+    configure_precision(cfg)
+    data = read_prepared(cfg)
+    model = GPT(model_config(cfg, variant, len(data.vocab)))
+    datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
+    prepared = Path(cfg.paths.prepared)
+    resume = resume_checkpoint(
+        cfg,
+        cfg.pretrain,
+        model,
+        cfg.pretrain.epochs,
+        f"pretrain_{variant}",
+        inputs=[prepared / "corpus.txt", prepared / "train.tsv"],
+    )
+    with tracked_stage(
+        cfg, context, "pretrain", variant, run_id=resume.saved_run_id()
+    ) as (tracker, summary):
         tracker.use_artifact("prepared-data", "dataset", cfg.paths.prepared)
-        model = GPT(model_config(cfg, variant, len(data.vocab)))
-        datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
         metrics = train_and_record(
             cfg,
             cfg.pretrain,
             model,
             datamodule,
-            cfg.pretrain.epochs,
-            tracker,
-            Path(cfg.paths.plots) / "pretrain" / f"{variant}.csv",
-            Path(cfg.paths.metrics) / "pretrain" / f"{variant}.json",
-            f"pretrain_{variant}",
-            inputs=[
-                Path(cfg.paths.prepared) / "corpus.txt",
-                Path(cfg.paths.prepared) / "train.tsv",
-            ],
+            epochs=cfg.pretrain.epochs,
+            schedule_examples=len(datamodule),
+            tracker=tracker,
+            resume=resume,
+            curve_path=Path(cfg.paths.plots) / "pretrain" / f"{variant}.csv",
+            metrics_path=Path(cfg.paths.metrics) / "pretrain" / f"{variant}.json",
         )
         checkpoint = Path(cfg.paths.models) / variant / "pretrain.ckpt"
         save_model(checkpoint, model, data.vocab.fingerprint, {"stage": "pretrain", **metrics})
@@ -68,7 +80,7 @@ def run(cfg, variant: str, tracker=None) -> dict:
 
 
 def main() -> None:
-    run_stage_command(__doc__, run, with_init=False)
+    run_stage_command("pretrain", __doc__, run, per=("variant",))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from knowledge_probe.io import write_json, write_text, write_with  # noqa: E402
-from pipeline.common import INITS, VARIANTS, load_params, tracked_stage  # noqa: E402
+from pipeline.common import INITS, VARIANTS, run_stage_command, tracked_stage  # noqa: E402
 from pipeline.report_html import render  # noqa: E402
 
 
@@ -115,9 +115,9 @@ def plot_accuracy(rows: list[dict], target: Path) -> None:
     plt.close(fig)
 
 
-def run(cfg, tracker=None) -> list[dict]:
+def run(cfg, context) -> list[dict]:
     out = Path(cfg.paths.reports)
-    with tracked_stage(cfg, "report", "report", tracker) as (tracker, summary):
+    with tracked_stage(cfg, context, "report") as (tracker, summary):
         rows = collect(Path(cfg.paths.metrics))
         data = _read_json(Path(cfg.paths.metrics) / "data.json")
         write_json(
@@ -159,7 +159,7 @@ def run(cfg, tracker=None) -> list[dict]:
 
 
 def main() -> None:
-    run(load_params())
+    run_stage_command("report", __doc__, run)
 
 
 if __name__ == "__main__":

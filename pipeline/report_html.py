@@ -316,10 +316,16 @@ def render(
     )
 
 
-def render_comparison(title: str, comparison: list[dict]) -> str:
-    """A small page for a multirun's comparison across seeds."""
+def render_comparison(title: str, comparison: list[dict], failed: list[dict] = ()) -> str:
+    """A small page for a multirun's comparison across seeds, and the jobs that failed."""
+    failures = ""
+    if failed:
+        failures = "<h2>Failed jobs</h2>" + table(
+            ["job", "overrides", "error"],
+            [[f["job"], " ".join(f["overrides"]), f["error"]] for f in failed],
+        )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{esc(title)}</h1>{comparison_table(comparison)}</body></html>\n"
+        f"<h1>{esc(title)}</h1>{comparison_table(comparison)}{failures}</body></html>\n"
     )

@@ -19,31 +19,33 @@ def train_and_record(
     section: DictConfig,
     model: GPT,
     datamodule,
+    *,
     epochs: int,
+    schedule_examples: int,
     tracker: Tracker,
+    resume: ResumeCheckpoint,
     curve_path: Path,
     metrics_path: Path,
-    prefix: str,
-    inputs: list[Path],
 ) -> dict:
     """Train in place; write the loss curve (CSV) and a metrics JSON; return the metrics.
 
-    The run resumes from its resume checkpoint when one exists for the same configuration and
-    the same `inputs` (files whose content determines the run).
+    The learning rate decays over `section.decay_epochs` x `schedule_examples` x block tokens.
+    Training continues from `resume` when it holds this run's state, logging to the same
+    tracking run.
     """
-    curves = CurveRecorder(prefix)
+    resume.run_id = tracker.run_id
+    curves = CurveRecorder("train", send=tracker.log)
     result = fit(
         model,
         datamodule,
-        optim_config(section, len(datamodule), model.config.block_size),
+        optim_config(section, schedule_examples, model.config.block_size),
         max_epochs=epochs,
         trainer_options=trainer_options(cfg, section.grad_clip),
-        logger=tracker.lightning_logger(),
         callbacks=[curves],
-        prefix=prefix,
+        prefix="train",
         trim_padding=bool(cfg.fast),
         compile_model=bool(cfg.fast and cfg.compile),
-        resume=resume_checkpoint(cfg, section, model, epochs, prefix, inputs),
+        resume=resume,
     )
     if not is_rank_zero():  # the other DDP processes trained alongside; rank 0 writes the outputs
         raise SystemExit(0)
@@ -59,14 +61,15 @@ def train_and_record(
         "parameters": model.num_parameters(),
     }
     write_json(metrics_path, metrics)
-    tracker.summary({f"{prefix}/{k}": v for k, v in metrics.items()})
+    tracker.summary({f"train/{k}": v for k, v in metrics.items()})
     return metrics
 
 
 def resume_checkpoint(
-    cfg: DictConfig, section: DictConfig, model: GPT, epochs: int, prefix: str, inputs: list[Path]
+    cfg: DictConfig, section: DictConfig, model: GPT, epochs: int, name: str, inputs: list[Path]
 ) -> ResumeCheckpoint:
-    """Where this run's training state goes, keyed by everything that determines the run."""
+    """Where this run's training state goes, keyed by everything that determines the run
+    (`inputs`: the files whose content does)."""
     description = {
         "section": OmegaConf.to_container(section, resolve=True),
         "model": model.config.to_dict(),
@@ -77,7 +80,7 @@ def resume_checkpoint(
         "inputs": {str(path): sha256(path) for path in inputs},
     }
     return ResumeCheckpoint(
-        Path(cfg.paths.checkpoints) / f"{prefix}.ckpt",
+        Path(cfg.paths.checkpoints) / f"{name}.ckpt",
         int(cfg.resume.every_n_steps),
         run_fingerprint(description),
     )

@@ -5,6 +5,7 @@ Offline runs keep their config, metrics and artifacts only in this log, so tests
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -63,3 +64,35 @@ def run_contents(path: str | Path) -> dict[str, set[str]]:
         elif kind == "artifact":
             found["artifacts"].add(f"{record.artifact.name}:{record.artifact.type}")
     return found
+
+
+def run_header(path: str | Path) -> dict:
+    """The run's id, name, group, job type and tags, and its final config (decoded JSON)."""
+    header, config = None, {}
+    for record in records(path):
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            run = record.run
+            header = {
+                "id": run.run_id,
+                "name": run.display_name,
+                "group": run.run_group,
+                "job_type": run.job_type,
+                "tags": list(run.tags),
+            }
+            config |= {item.key: json.loads(item.value_json) for item in run.config.update}
+        elif kind == "config":
+            config |= {item.key: json.loads(item.value_json) for item in record.config.update}
+    assert header is not None, f"{path} holds no run record"
+    return header | {"config": config}
+
+
+def history_column(path: str | Path, key: str) -> list:
+    """The values logged under `key`, in logging order."""
+    values = []
+    for record in records(path):
+        if record.WhichOneof("record_type") == "history":
+            for item in record.history.item:
+                if (item.key or "/".join(item.nested_key)) == key:
+                    values.append(json.loads(item.value_json))
+    return values

@@ -117,16 +117,6 @@ def test_answer_probabilities_match_one_sequence_at_a_time(tiny_vocab, make_conf
     assert math.fsum(first) < 1
 
 
-def test_read_predictions_checks_names(tmp_path):
-    dev = [Question(question_for("Ada Byron"), "London")]
-    path = tmp_path / "p.tsv"
-    path.write_text("Ada Byron\tParis\n", encoding="utf-8")
-    assert h.read_predictions(path, dev) == ["Paris"]
-    path.write_text("Alan Moore\tParis\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match="p.tsv:1"):
-        h.read_predictions(path, dev)
-
-
 def _model_result(known: float, agreement: float, inside: tuple, outside: tuple) -> dict:
     return {
         "choices": {"known_place": known},

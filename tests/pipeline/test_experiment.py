@@ -1,18 +1,25 @@
-"""A two-job Hydra multirun: two W&B offline runs, two reports and one comparison table."""
+"""A Hydra multirun: one W&B offline run per stage and job that says what ran, a comparison
+table, and a failed job that costs the sweep nothing but itself."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections import Counter
 
 import pytest
 
 from tests.pipeline.conftest import run
-from tests.wandb_records import run_contents
+from tests.wandb_records import run_contents, run_header
 
 pytestmark = pytest.mark.slow
 
+STAGES_PER_JOB = 11  # prepare, baseline, pretrain, 2 finetune, 2 evaluate, 3 analyses, report
 
-def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
+
+def test_multirun_records_every_stage_and_compares_the_jobs(repo_copy):
     run(
         [
             "python",
@@ -21,6 +28,7 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
             "-m",
             "experiment=smoke",
             "model=vanilla,perceiver",
+            "seed=1",
             "hydra.sweep.dir=multirun/test",
         ],
         repo_copy,
@@ -28,17 +36,17 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
     sweep = repo_copy / "multirun" / "test"
     reports = sorted(sweep.glob("*/reports/summary.json"))
     assert len(reports) == 2
-    table = json.loads((sweep / "comparison.json").read_text())
-    models = {(r["model"], r["init"]) for r in table}
+    comparison = json.loads((sweep / "comparison.json").read_text())
+    table, failed = comparison["rows"], comparison["failed"]
+    assert failed == []
     assert {
         ("vanilla", "pretrained"),
         ("vanilla", "scratch"),
         ("perceiver", "pretrained"),
         ("perceiver", "scratch"),
-    } <= models
-    comparison = (sweep / "comparison.md").read_text()
-    assert "mean dev accuracy" in comparison
-    assert comparison.startswith("Every job: experiment=smoke\n")
+    } <= {(r["model"], r["init"]) for r in table}
+    text = (sweep / "comparison.md").read_text()
+    assert "mean dev accuracy" in text and text.startswith("Every job: experiment=smoke\n")
     assert {r["setting"] for r in table} == {"default"}
     assert (sweep / "comparison.html").read_text().count("<tr>") == len(table) + 1
     for summary in reports:
@@ -48,29 +56,79 @@ def test_multirun_writes_one_wandb_run_per_job_and_a_comparison(repo_copy):
         page = (job / "reports" / "index.html").read_text()
         assert page.count("<img") == 9 and 'class="missing"' not in page
 
-    runs = sorted((repo_copy / "wandb").glob("offline-run-*/*.wandb"))
-    assert len(runs) == 2
-    for log, variant in zip(runs, ("vanilla", "perceiver"), strict=True):
-        contents = run_contents(log)
-        assert {"seed", "model", "pretrain", "finetune", "evaluate", "experiment_name"} <= contents[
-            "config"
-        ]
-        assert {
-            f"pretrain_{variant}/loss",
-            f"pretrain_{variant}/lr",
-            f"pretrain_{variant}/tokens_per_sec",
-        } <= contents["history"]
-        assert f"finetune_{variant}_scratch/loss" in contents["history"]
-        assert {
-            f"dev/{variant}-scratch/accuracy",
-            f"dev/{variant}-pretrained/accuracy",
-        } <= contents["summary"]
-        assert {
-            "prepared-data:dataset",
-            f"{variant}-pretrain:model",
-            f"{variant}-pretrained-finetune:model",
-            f"{variant}-pretrained-predictions:predictions",
-        } <= contents["artifacts"]
-        assert any(
-            a.endswith(":run_table") and "dev_predictions" in a for a in contents["artifacts"]
-        )
+    logs = sorted((repo_copy / "wandb").glob("offline-run-*/*.wandb"))
+    assert len(logs) == 2 * STAGES_PER_JOB
+    headers = [run_header(log) for log in logs]
+    assert len({h["name"] for h in headers}) == len(headers)  # unique names
+    assert {h["group"] for h in headers} == {"experiment=smoke"}
+    assert Counter(h["job_type"] for h in headers) == {
+        "prepare": 2,
+        "baseline": 2,
+        "pretrain": 2,
+        "finetune": 4,
+        "evaluate": 4,
+        "analyze_attention": 2,
+        "analyze_complexity": 2,
+        "analyze_hallucination": 2,
+        "report": 2,
+    }
+    for log, header in zip(logs, headers, strict=True):
+        config, contents = header["config"], run_contents(log)
+        variant, init, job = config["variant"], config["init"], config["job"]
+        assert config["setting"] == "experiment=smoke" and config["seed"] == 1
+        assert config["stage"] == header["job_type"] and job in (0, 1)
+        assert header["name"].endswith(f"-s1-j{job}")
+        assert config["git"].keys() == {"commit", "dirty"} and config["data_fingerprint"]
+        assert config["model"]["variant"] == variant
+        if variant is not None:
+            assert variant in header["tags"] and header["name"].startswith(
+                f"{config['stage']}-{variant}"
+            )
+            # that variant's sizes only: the perceiver's own keys are not on a vanilla run
+            assert ("bottleneck_dim" in config["model"]) == (variant == "perceiver")
+        if init is not None:
+            assert init in header["tags"]
+        keys = contents["history"] | contents["summary"]
+        assert not any(
+            word in key
+            for key in keys
+            for word in ("vanilla", "perceiver", "scratch", "pretrained")
+        ), keys
+        if header["job_type"] in ("pretrain", "finetune"):
+            assert {"train/loss", "train/lr", "train/tokens_per_sec", "train/epoch"} <= keys
+            assert "trainer/global_step" in keys
+        if header["job_type"] in ("evaluate", "baseline"):
+            assert {"dev/accuracy", "dev/correct", "dev/total"} <= contents["summary"]
+        if header["job_type"] == "evaluate":
+            assert "test/total" in contents["summary"]
+            assert f"{variant}-{init}-predictions:predictions" in contents["artifacts"]
+
+
+def test_a_failed_job_is_listed_and_the_finished_ones_are_compared(repo_copy):
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.experiment",
+        "-m",
+        "experiment=smoke",
+        "logger=none",
+        "pretrain.batch_size=0,32",  # the first job's settings are impossible
+        "hydra.sweep.dir=multirun/failing",
+    ]
+    env = {
+        **os.environ,
+        "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+    }
+    done = subprocess.run(
+        command, cwd=repo_copy, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode != 0 and "1 of the sweep's jobs failed" in done.stderr
+    sweep = repo_copy / "multirun" / "failing"
+    comparison = json.loads((sweep / "comparison.json").read_text())
+    (failure,) = comparison["failed"]
+    assert failure["job"] == "0" and "pretrain.batch_size=0" in failure["overrides"]
+    assert "batch_size" in failure["error"]
+    finished = {(r["model"], r["init"], r["runs"]) for r in comparison["rows"] if r["init"] != "-"}
+    assert finished == {("vanilla", "scratch", 1), ("vanilla", "pretrained", 1)}
+    assert "Failed jobs" in (sweep / "comparison.md").read_text()
+    assert "Failed jobs" in (sweep / "comparison.html").read_text()

@@ -9,6 +9,7 @@ architecture implies (`analytic_flops`), and fits the growth exponent of each.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -112,6 +113,8 @@ def _peak_bytes(model: GPT, idx: torch.Tensor) -> int:
         return torch.cuda.max_memory_allocated() - base
     from torch.profiler import ProfilerActivity, profile
 
+    # the profiler's library prints two trace lines per start and stop unless told its level
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         _step(model, idx)
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]

@@ -216,21 +216,6 @@ def window_split(
     return groups
 
 
-def read_predictions(path: str | Path, questions: list[Question]) -> list[str]:
-    """`NAME<TAB>PREDICTION` lines in question order, checked against the questions' names."""
-    path = Path(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if len(lines) != len(questions):
-        raise DataFormatError(path, None, f"{len(lines)} lines for {len(questions)} questions")
-    answers = []
-    for number, (line, q) in enumerate(zip(lines, questions, strict=True), start=1):
-        name, tab, answer = line.partition("\t")
-        if not tab or name != q.name:
-            raise DataFormatError(path, number, f"expected {q.name!r}<TAB>prediction")
-        answers.append(answer)
-    return answers
-
-
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 

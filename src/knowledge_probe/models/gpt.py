@@ -16,6 +16,8 @@ POSITIONS = ("learned", "rotary")
 # left: latent j sees inputs 0..j (the reference). right: the latents sit on each example's last
 # bottleneck_dim positions, as in Perceiver AR, so every input position reaches some latent.
 LATENT_ALIGNMENTS = ("left", "right")
+# the fields that only the perceiver body reads; a vanilla model ignores them
+PERCEIVER_ONLY = ("bottleneck_dim", "latent_alignment")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ class Tracker:
     def enabled(self) -> bool:
         return self.run is not None
 
+    @property
+    def run_id(self) -> str | None:
+        """The run's id, kept with a training run's resume state to continue the same run."""
+        return self.run.id if self.run is not None else None
+
     def _guard(self, what: str, fn, *args, **kwargs):
         if self.run is None:
             return None
@@ -46,6 +51,9 @@ class Tracker:
 
     def summary(self, metrics: dict[str, Any]) -> None:
         self._guard("summary", lambda: self.run.summary.update(metrics))
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        self._guard("config", lambda: self.run.config.update(values, allow_val_change=True))
 
     def log_artifact(
         self, path: str | Path, name: str, type_: str, metadata: dict | None = None
@@ -94,23 +102,26 @@ class Tracker:
 
         self._guard("image logging", _images)
 
-    def lightning_logger(self):
-        """A Lightning WandbLogger bound to this run, or False when tracking is off."""
-        if self.run is None:
-            return False
-        from pytorch_lightning.loggers import WandbLogger
-
-        return self._guard("Lightning logger", WandbLogger, experiment=self.run) or False
-
     def finish(self, exit_code: int = 0) -> None:
         self._guard("finish", lambda: self.run.finish(exit_code=exit_code))
         self.run = None
 
 
 def start_tracker(
-    logger_cfg: dict[str, Any], *, job_type: str, name: str, group: str, config: dict[str, Any]
+    logger_cfg: dict[str, Any],
+    *,
+    job_type: str,
+    name: str,
+    group: str,
+    config: dict[str, Any],
+    tags: list[str] | None = None,
+    run_id: str | None = None,
 ) -> Tracker:
-    """Start a W&B run as configured (`backend: none` gives a disabled tracker)."""
+    """Start a W&B run as configured (`backend: none` gives a disabled tracker).
+
+    With `run_id`, the run of that id is continued (a resumed training stage). Training curves
+    are plotted against `trainer/global_step`.
+    """
     if logger_cfg.get("backend", "none") == "none":
         return Tracker(None)
     try:
@@ -128,8 +139,11 @@ def start_tracker(
         job_type=job_type,
         name=name,
         config=config,
+        tags=tags,
         dir=str(directory),
         reinit="finish_previous",
+        id=run_id,
+        resume="allow" if run_id else None,
     )
     timeout = float(logger_cfg.get("init_timeout", 30))
     try:
@@ -154,4 +168,11 @@ def start_tracker(
                 f"W&B offline fallback failed too ({err2}); tracking is off", stacklevel=2
             )
             return Tracker(None)
-    return Tracker(run)
+    tracker = Tracker(run)
+    tracker._guard("define_metric", _define_step_metric, run)
+    return tracker
+
+
+def _define_step_metric(run) -> None:
+    run.define_metric("trainer/global_step")
+    run.define_metric("train/*", step_metric="trainer/global_step")

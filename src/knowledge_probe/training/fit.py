@@ -32,9 +32,7 @@ def fit(
     *,
     max_epochs: int,
     trainer_options: dict[str, Any] | None = None,
-    logger: Any = False,
     callbacks: list | None = None,
-    ckpt_path: str | None = None,
     prefix: str = "train",
     trim_padding: bool = False,
     compile_model: bool = False,
@@ -55,12 +53,13 @@ def fit(
         "log_every_n_steps": 1,
         **(trainer_options or {}),
     }
-    callbacks = list(callbacks or [])
+    callbacks, ckpt_path = list(callbacks or []), None
     if resume is not None:
         callbacks.append(resume)
-        ckpt_path = ckpt_path or usable_checkpoint(resume.path, resume.fingerprint)
+        ckpt_path = usable_checkpoint(resume.path, resume.fingerprint)
     module = LanguageModelModule(model, optim, prefix, trim_padding, compile_model)
-    trainer = pl.Trainer(max_epochs=max_epochs, logger=logger, callbacks=callbacks, **options)
+    # metrics reach the tracker through callbacks (the curve recorder), not a Lightning logger
+    trainer = pl.Trainer(max_epochs=max_epochs, logger=False, callbacks=callbacks, **options)
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     seconds = time.perf_counter() - start

@@ -1,8 +1,9 @@
 """Resume checkpoints: written every N steps and on SIGTERM/SIGINT, picked up by the next run.
 
-A resume checkpoint is Lightning's full training state (weights, optimizer, loop counters) plus
-what Lightning does not keep: the position in the epoch, the global random state (dropout) and
-a fingerprint of everything that determines the run. The next run with the same fingerprint
+A resume checkpoint is Lightning's full training state (weights, optimizer, loop counters, the
+other callbacks' state such as the loss curve so far) plus what Lightning does not keep: the
+position in the epoch, the global random state (dropout), a fingerprint of everything that
+determines the run, and the id of its tracking run, so the continued run logs to the same one. The next run with the same fingerprint
 continues from it and ends with the same weights as an uninterrupted run; one with a different
 fingerprint ignores it. It is written atomically and deleted once training finishes.
 """
@@ -63,6 +64,7 @@ class ResumeCheckpoint(pl.Callback):
                 f"every_n_steps must be >= 0 (0: only on signals), got {every_n_steps}"
             )
         self.path, self.every_n_steps, self.fingerprint = Path(path), every_n_steps, fingerprint
+        self.run_id: str | None = None  # the tracking run to continue after a resume
         self.done_in_epoch = 0
         self._rng_to_restore: torch.Tensor | None = None
         self._signal: int | None = None
@@ -130,6 +132,14 @@ class ResumeCheckpoint(pl.Callback):
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
 
+    def saved_run_id(self) -> str | None:
+        """The tracking run id kept with a usable resume checkpoint of this run, if any."""
+        path = usable_checkpoint(self.path, self.fingerprint)
+        if path is None:
+            return None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return state["callbacks"][self.state_key].get("run_id")
+
     def state_dict(self) -> dict[str, Any]:
         # Saved at an epoch's last batch, Lightning continues with the next epoch: so does the data.
         epoch, done = self._trainer.current_epoch, self.done_in_epoch
@@ -140,6 +150,7 @@ class ResumeCheckpoint(pl.Callback):
             "epoch": epoch,
             "done_in_epoch": done,
             "rng": torch.get_rng_state(),
+            "run_id": self.run_id,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

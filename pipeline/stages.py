@@ -1,0 +1,90 @@
+"""The stage table: which config keys each stage reads. dvc.yaml's params are written from it
+(`make dvc.yaml`), and each stage sees only the keys it declares.
+
+A stage that reads a key it does not declare therefore fails at once instead of leaving DVC's
+cache stale. Three sections are visible to every stage and declared by none, because they never
+change a result: where files go (`paths`), tracking (`logger`) and the resume cadence (`resume`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from omegaconf import DictConfig, OmegaConf
+
+from knowledge_probe.models.gpt import PERCEIVER_ONLY, VARIANTS, GPTConfig
+
+INITS = ("scratch", "pretrained")
+UNTRACKED = ("paths", "logger", "resume")
+# GPTConfig fields that do not come from `model.*`: the data (vocab_size), the stage (variant)
+# and the `fast` switch (fused_attention)
+NOT_FROM_MODEL_SECTION = ("vocab_size", "variant", "fused_attention")
+
+# Keys read by each stage besides its model's keys. `None`: the whole configuration (the report
+# shows it).
+PARAMS: dict[str, tuple[str, ...] | None] = {
+    "prepare": ("data", "model.block_size"),
+    "baseline": (),
+    "pretrain": ("seed", "fast", "compile", "pretrain", "trainer"),
+    "finetune": ("seed", "fast", "compile", "finetune", "trainer"),
+    "evaluate": ("fast", "evaluate", "trainer.accelerator"),
+    "analyze_attention": ("seed", "analysis.attention"),
+    "analyze_complexity": (
+        "seed",
+        "fast",
+        "trainer.accelerator",
+        "analysis.complexity",
+        "analysis.threads",
+    ),
+    "analyze_hallucination": (
+        "seed",
+        "fast",
+        "evaluate",
+        "trainer.accelerator",
+        "analysis.hallucination",
+        "analysis.threads",
+        "pretrain.window",
+    ),
+    "report": None,
+}
+# stages that build one variant's model (the stage's), or every variant's
+ONE_MODEL = ("pretrain", "finetune", "evaluate")
+EVERY_MODEL = ("analyze_complexity", "analyze_hallucination")
+
+
+def model_fields(variant: str) -> tuple[str, ...]:
+    """The `model.*` keys that a `variant` model is built from."""
+    names = [f.name for f in fields(GPTConfig) if f.name not in NOT_FROM_MODEL_SECTION]
+    if variant != "perceiver":
+        names = [n for n in names if n not in PERCEIVER_ONLY]
+    return tuple(names)
+
+
+def declared(stage: str, variant: str | None = None) -> tuple[str, ...] | None:
+    """Every config key `stage` reads (for `variant`, where the stage is one per variant)."""
+    keys = PARAMS[stage]
+    if keys is None:
+        return None
+    if stage in ONE_MODEL:
+        keys += tuple(f"model.{name}" for name in model_fields(variant))
+    elif stage in EVERY_MODEL:
+        union = dict.fromkeys(name for v in VARIANTS for name in model_fields(v))
+        keys += tuple(f"model.{name}" for name in union)
+    return keys
+
+
+def stage_view(cfg: DictConfig, stage: str, variant: str | None = None) -> DictConfig:
+    """A read-only copy of `cfg` holding only what `stage` declares, plus the untracked sections."""
+    keys = declared(stage, variant)
+    if keys is None:
+        view = cfg.copy()
+    else:
+        view = OmegaConf.create({})
+        for key in (*keys, *UNTRACKED):
+            value = OmegaConf.select(cfg, key, throw_on_missing=True, default=KeyError)
+            if value is KeyError:
+                raise KeyError(f"the configuration has no {key!r}, which stage {stage} reads")
+            OmegaConf.update(view, key, value, force_add=True)
+    OmegaConf.set_struct(view, True)
+    OmegaConf.set_readonly(view, True)
+    return view

@@ -1,0 +1,71 @@
+"""The stage table: dvc.yaml is written from it, and a stage sees only the keys it declares."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigAttributeError
+
+from knowledge_probe.models.gpt import PERCEIVER_ONLY, GPTConfig
+from pipeline.stages import PARAMS, declared, model_fields, stage_view
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+import write_dvc_yaml  # noqa: E402
+
+PARAMS_YAML = OmegaConf.load(REPO / "params.yaml")
+
+
+def test_dvc_yaml_is_written_from_the_stage_table() -> None:
+    assert (REPO / "dvc.yaml").read_text(encoding="utf-8") == write_dvc_yaml.render(), (
+        "dvc.yaml is out of date: run `make dvc.yaml`"
+    )
+
+
+def test_every_declared_key_exists_in_params_yaml() -> None:
+    for stage in PARAMS:
+        for variant in ("vanilla", "perceiver"):
+            for key in declared(stage, variant) or ():
+                assert OmegaConf.select(PARAMS_YAML, key, default=KeyError) is not KeyError, key
+
+
+def test_a_stage_cannot_read_a_key_it_does_not_declare() -> None:
+    view = stage_view(PARAMS_YAML, "evaluate", "vanilla")
+    assert view.evaluate.batch_size == PARAMS_YAML.evaluate.batch_size
+    assert view.paths.models == PARAMS_YAML.paths.models  # untracked sections stay visible
+    for read in (
+        lambda: view.compile,
+        lambda: view.pretrain,
+        lambda: view.model.bottleneck_dim,  # the vanilla model does not read it
+        lambda: view.trainer.precision,  # only trainer.accelerator is declared
+    ):
+        with pytest.raises(ConfigAttributeError):
+            read()
+    with pytest.raises(Exception, match="read-only"):
+        view.evaluate.batch_size = 1
+
+
+def test_the_report_sees_the_whole_configuration() -> None:
+    assert OmegaConf.to_container(stage_view(PARAMS_YAML, "report")) == OmegaConf.to_container(
+        PARAMS_YAML
+    )
+
+
+def test_model_keys_cover_gptconfig_and_perceiver_keys_are_the_perceivers_alone() -> None:
+    every = {f.name for f in fields(GPTConfig)}
+    assert set(model_fields("perceiver")) | {"vocab_size", "variant", "fused_attention"} == every
+    assert set(model_fields("perceiver")) - set(model_fields("vanilla")) == set(PERCEIVER_ONLY)
+    assert set(PARAMS_YAML.model) - {"variant"} == set(model_fields("perceiver"))
+
+
+def test_code_deps_follow_imports() -> None:
+    report = write_dvc_yaml.code_deps("pipeline.report")
+    assert {"pipeline/report.py", "pipeline/report_html.py", "pipeline/common.py"} <= set(report)
+    assert {"pipeline/stages.py", "pipeline/records.py"} <= set(report)  # through common
+    pretrain = write_dvc_yaml.code_deps("pipeline.pretrain")
+    assert {"pipeline/training.py", "src/knowledge_probe/training"} <= set(pretrain)
+    assert "pipeline/report_html.py" not in pretrain
