@@ -52,6 +52,8 @@ from pipeline.common import (  # noqa: E402
     validate,
 )
 from pipeline.pretrain import pretrain_datamodule  # noqa: E402
+from pipeline.records import RunContext  # noqa: E402
+from pipeline.stages import stage_view  # noqa: E402
 
 
 def stored_fraction(model: GPT, vocab, people: list[Question]) -> float:
@@ -141,7 +143,7 @@ def main() -> None:
         cfg.paths.prepared = str(Path(tmp) / "prepared")
         cfg.paths.metrics = str(Path(tmp) / "metrics")
         cfg.paths.checkpoints = str(Path(tmp) / "checkpoints")
-        prepare.run(cfg)
+        prepare.run(stage_view(cfg, "prepare"), RunContext(cfg, "knowledge-curve"))
         data = read_prepared(cfg)
         shown, never = birthplace_visibility(
             data.corpus, data.train + data.dev, cfg.model.block_size, cfg.pretrain.window
