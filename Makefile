@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup run smoke test lint params clean
+.PHONY: setup run smoke test lint params dvc.yaml clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,9 @@ lint: setup
 
 params: setup  ## recompose params.yaml from conf/ (pass overrides with ARGS="experiment=handout")
 	$(BIN)/python tools/compose_params.py $(ARGS)
+
+dvc.yaml: setup  ## rewrite dvc.yaml from the stage table (pipeline/stages.py) and the stages' imports
+	$(BIN)/python tools/write_dvc_yaml.py
 
 clean:
 	rm -rf data/prepared models metrics predictions plots reports outputs multirun wandb

@@ -20,5 +20,5 @@ python=${PYTHON:-.venv/bin/python}
 start=$(date +%s)
 "$python" -m pipeline.experiment -m experiment=handout \
     +recipe=reference,window,questions,rotary,latents,all \
-    model=vanilla,perceiver seed="${SEEDS:-0,1,2}" logger=none "$@"
+    model=vanilla,perceiver seed="${SEEDS:-0,1,2}" "$@"
 echo "ablation finished in $(( $(date +%s) - start )) s"

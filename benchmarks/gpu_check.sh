@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-gpu_check}")
 shift || true
 mkdir -p "$out"
-python tools/compose_params.py --output "$out/params.yaml" experiment=handout trainer=gpu logger=none \
-  "paths.prepared=$out/prepared" "paths.models=$out/models" "paths.metrics=$out/metrics" \
+python tools/compose_params.py --output "$out/params.yaml" experiment=handout trainer=gpu "logger.dir=$out" \
+  "paths.checkpoints=$out/checkpoints" "paths.prepared=$out/prepared" "paths.models=$out/models" "paths.metrics=$out/metrics" \
   "paths.predictions=$out/predictions" "paths.plots=$out/plots" "paths.reports=$out/reports" "$@"
 export KP_PARAMS="$out/params.yaml" PYTHONUNBUFFERED=1
 start=$(date +%s%N)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 
 import pytest
 import yaml
 
+from knowledge_probe.training.optim import lr_multiplier
 from tests.pipeline.conftest import run
 
 pytestmark = pytest.mark.slow
@@ -90,21 +92,77 @@ def test_smoke_repro_writes_every_metric_then_is_a_noop(repo_copy):
     assert "up to date" in again.stdout.lower() and time.perf_counter() - start < 30
 
 
-def test_changing_bottleneck_dim_reruns_only_perceiver_stages(repo_copy):
+MODEL_STAGES = {
+    f"{stage}@{name}"
+    for variant in ("vanilla", "perceiver")
+    for stage, names in (
+        ("pretrain", [variant]),
+        ("finetune", [f"{variant}-scratch", f"{variant}-pretrained"]),
+        ("evaluate", [f"{variant}-scratch", f"{variant}-pretrained"]),
+    )
+    for name in names
+}
+# stages that build every variant's model, and the report, which shows the whole configuration
+EVERY_MODEL = {"analyze_complexity", "analyze_hallucination", "report"}
+
+
+def expected_stale(key: str) -> set[str]:
+    """The stages that read `model.<key>`, by what the key means."""
+    if key == "variant":  # the stages take their variant from dvc.yaml, not from here
+        return {"report"}
+    if key in ("bottleneck_dim", "latent_alignment"):  # read by perceiver models only
+        return {s for s in MODEL_STAGES if "perceiver" in s} | EVERY_MODEL
+    return MODEL_STAGES | EVERY_MODEL | ({"prepare"} if key == "block_size" else set())
+
+
+def changed(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return {"vanilla": "perceiver", "learned": "rotary", "left": "right"}[value]
+    return value + 1
+
+
+def batch_sizes(examples: int, batch: int) -> list[int]:
+    return [batch] * (examples // batch) + ([examples % batch] if examples % batch else [])
+
+
+def test_each_model_key_makes_exactly_its_readers_stale_and_finetuning_decays_like_the_reference(
+    repo_copy,
+):
     run(["python", "tools/compose_params.py", "experiment=smoke", "logger=none"], repo_copy)
     run(["dvc", "repro"], repo_copy)
-    params = yaml.safe_load((repo_copy / "params.yaml").read_text())
-    params["model"]["bottleneck_dim"] = 8
-    (repo_copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    status = run(["dvc", "status", "--json"], repo_copy)
-    changed = set(json.loads(status.stdout))
-    assert changed == {
-        "pretrain@perceiver",
-        "finetune@perceiver-scratch",
-        "finetune@perceiver-pretrained",
-        "evaluate@perceiver-scratch",
-        "evaluate@perceiver-pretrained",
-        "analyze_complexity",  # benchmarks the configured perceiver shape
-        "analyze_hallucination",  # asks the perceiver models
-        "report",  # shows the configuration
-    }
+    original = (repo_copy / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+
+    # the reference's finetuning schedule is as long as 200 passes over the *pretraining*
+    # corpus (its documents), not over the finetuning questions
+    section, block = params["finetune"], params["model"]["block_size"]
+    documents = len((repo_copy / "data" / "prepared" / "corpus.txt").read_text().splitlines())
+    questions = len((repo_copy / "data" / "prepared" / "train.tsv").read_text().splitlines())
+    with open(repo_copy / "plots" / "finetune" / "vanilla-scratch.csv") as handle:
+        logged = [float(row["lr"]) for row in csv.DictReader(handle)]
+    sizes = batch_sizes(questions, section["batch_size"]) * params["finetune"]["epochs_scratch"]
+    seen = [block * sum(sizes[:i]) for i in range(len(sizes))]
+
+    def rates(examples: int) -> list[float]:
+        final = int(section["decay_epochs"] * examples * block)
+        return [
+            section["learning_rate"]
+            * (
+                lr_multiplier(t, section["warmup_tokens"], final, section["min_lr_ratio"], True)
+                if t
+                else 1.0
+            )
+            for t in seen
+        ]
+
+    assert logged == pytest.approx(rates(documents), rel=1e-6)
+    assert rates(documents) != pytest.approx(rates(questions), rel=1e-6)
+
+    for key, value in params["model"].items():
+        params["model"][key] = changed(value)
+        (repo_copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        status = json.loads(run(["dvc", "status", "--json"], repo_copy).stdout)
+        assert set(status) == expected_stale(key), key
+        params["model"][key] = value
+    (repo_copy / "params.yaml").write_text(original)
+    assert "up to date" in run(["dvc", "status"], repo_copy).stdout.lower()
