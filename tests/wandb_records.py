@@ -96,3 +96,38 @@ def history_column(path: str | Path, key: str) -> list:
                 if (item.key or "/".join(item.nested_key)) == key:
                     values.append(json.loads(item.value_json))
     return values
+
+
+VARIANT_AND_INIT_NAMES = ("vanilla", "perceiver", "scratch", "pretrained")
+
+
+def check_stage_records(logs: list[Path], *, setting: str, seed: int) -> list[dict]:
+    """Assert that each stage's run says what ran and shares its metric keys with the runs of
+    its kind; return the runs' headers."""
+    headers = [run_header(log) for log in logs]
+    assert len({h["name"] for h in headers}) == len(headers), "run names are not unique"
+    for log, header in zip(logs, headers, strict=True):
+        config, contents = header["config"], run_contents(log)
+        variant, init, stage = config["variant"], config["init"], config["stage"]
+        assert header["group"] == config["setting"] == setting
+        assert config["seed"] == seed and stage == header["job_type"]
+        assert config["git"].keys() == {"commit", "dirty"} and config["data_fingerprint"]
+        assert config["model"]["variant"] == variant
+        if variant is not None:
+            assert variant in header["tags"] and header["name"].startswith(f"{stage}-{variant}")
+            # that variant's sizes only: the perceiver's own keys are not on a vanilla run
+            assert ("bottleneck_dim" in config["model"]) == (variant == "perceiver")
+        if init is not None:
+            assert init in header["tags"]
+        keys = contents["history"] | contents["summary"]
+        named = [k for k in keys if any(word in k for word in VARIANT_AND_INIT_NAMES)]
+        assert not named, f"metric keys name a variant or init: {named}"
+        if stage in ("pretrain", "finetune"):
+            assert {"train/loss", "train/lr", "train/tokens_per_sec", "train/epoch"} <= keys
+            assert "trainer/global_step" in keys
+        if stage in ("evaluate", "baseline"):
+            assert {"dev/accuracy", "dev/correct", "dev/total"} <= contents["summary"]
+        if stage == "evaluate":
+            assert "test/total" in contents["summary"]
+            assert f"{variant}-{init}-predictions:predictions" in contents["artifacts"]
+    return headers

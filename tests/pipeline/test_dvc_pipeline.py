@@ -11,13 +11,13 @@ import yaml
 
 from knowledge_probe.training.optim import lr_multiplier
 from tests.pipeline.conftest import run
+from tests.wandb_records import check_stage_records
 
 pytestmark = pytest.mark.slow
 
 
-def test_smoke_repro_writes_every_metric_then_is_a_noop(repo_copy):
-    run(["python", "tools/compose_params.py", "experiment=smoke", "logger=none"], repo_copy)
-    result = run(["dvc", "repro"], repo_copy)
+def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(repo_copy):
+    result = run(["dvc", "exp", "run", "-S", "experiment=smoke"], repo_copy)
     # quiet consoles: progress bars and summary lines, no library diagnostics
     for noise in ("USDT", "profiler_start", "deprecated", "Traceback"):
         assert noise not in result.stderr and noise not in result.stdout, noise
@@ -89,6 +89,18 @@ def test_smoke_repro_writes_every_metric_then_is_a_noop(repo_copy):
     assert (repo_copy / "reports" / "summary.md").read_text().count(
         "\n| "
     ) == 7  # header, rule, five rows
+
+    # one W&B run per stage that says what ran, under the experiment's name
+    logs = sorted(repo_copy.glob("wandb/offline-run-*/*.wandb"))
+    assert (
+        len(logs) == 16
+    )  # prepare, baseline, 2 pretrain, 4 finetune, 4 evaluate, 3 analyses, report
+    headers = check_stage_records(logs, setting="experiment=smoke", seed=0)
+    (experiment,) = {h["config"]["dvc_experiment"] for h in headers}
+    assert experiment and all(h["name"].endswith(f"-s0-{experiment}") for h in headers)
+    perceiver = [h for h in headers if h["name"].split("-")[1:2] == ["perceiver"]]
+    assert len(perceiver) == 5
+    assert all(h["config"]["model"]["variant"] == "perceiver" for h in perceiver)
 
     start = time.perf_counter()
     again = run(["dvc", "repro"], repo_copy)

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from tests.pipeline.conftest import run
-from tests.wandb_records import run_contents, run_header
+from tests.wandb_records import check_stage_records
 
 pytestmark = pytest.mark.slow
 
@@ -58,9 +58,7 @@ def test_multirun_records_every_stage_and_compares_the_jobs(repo_copy):
 
     logs = sorted((repo_copy / "wandb").glob("offline-run-*/*.wandb"))
     assert len(logs) == 2 * STAGES_PER_JOB
-    headers = [run_header(log) for log in logs]
-    assert len({h["name"] for h in headers}) == len(headers)  # unique names
-    assert {h["group"] for h in headers} == {"experiment=smoke"}
+    headers = check_stage_records(logs, setting="experiment=smoke", seed=1)
     assert Counter(h["job_type"] for h in headers) == {
         "prepare": 2,
         "baseline": 2,
@@ -72,36 +70,9 @@ def test_multirun_records_every_stage_and_compares_the_jobs(repo_copy):
         "analyze_hallucination": 2,
         "report": 2,
     }
-    for log, header in zip(logs, headers, strict=True):
-        config, contents = header["config"], run_contents(log)
-        variant, init, job = config["variant"], config["init"], config["job"]
-        assert config["setting"] == "experiment=smoke" and config["seed"] == 1
-        assert config["stage"] == header["job_type"] and job in (0, 1)
-        assert header["name"].endswith(f"-s1-j{job}")
-        assert config["git"].keys() == {"commit", "dirty"} and config["data_fingerprint"]
-        assert config["model"]["variant"] == variant
-        if variant is not None:
-            assert variant in header["tags"] and header["name"].startswith(
-                f"{config['stage']}-{variant}"
-            )
-            # that variant's sizes only: the perceiver's own keys are not on a vanilla run
-            assert ("bottleneck_dim" in config["model"]) == (variant == "perceiver")
-        if init is not None:
-            assert init in header["tags"]
-        keys = contents["history"] | contents["summary"]
-        assert not any(
-            word in key
-            for key in keys
-            for word in ("vanilla", "perceiver", "scratch", "pretrained")
-        ), keys
-        if header["job_type"] in ("pretrain", "finetune"):
-            assert {"train/loss", "train/lr", "train/tokens_per_sec", "train/epoch"} <= keys
-            assert "trainer/global_step" in keys
-        if header["job_type"] in ("evaluate", "baseline"):
-            assert {"dev/accuracy", "dev/correct", "dev/total"} <= contents["summary"]
-        if header["job_type"] == "evaluate":
-            assert "test/total" in contents["summary"]
-            assert f"{variant}-{init}-predictions:predictions" in contents["artifacts"]
+    for header in headers:
+        job = header["config"]["job"]
+        assert job in (0, 1) and header["name"].endswith(f"-s1-j{job}")
 
 
 def test_a_failed_job_is_listed_and_the_finished_ones_are_compared(repo_copy):
