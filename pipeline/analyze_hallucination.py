@@ -13,7 +13,7 @@ from knowledge_probe.analysis.figures import hallucination_figures
 from knowledge_probe.data import max_truncation
 from knowledge_probe.evaluation import format_records, predict, read_predictions
 from knowledge_probe.io import write_json, write_text
-from knowledge_probe.training import load_model
+from knowledge_probe.training import CheckpointError, load_model
 from pipeline.common import (
     INITS,
     VARIANTS,
@@ -104,8 +104,9 @@ def run(cfg, context) -> dict:
                     format_records([(n, loc, a, f"{p:.4g}") for n, loc, a, p in rows]),
                 )
         if not models:
-            raise SystemExit(
-                f"no finetuned checkpoints under {cfg.paths.models}: run finetuning first"
+            raise CheckpointError(
+                f"no finetuned checkpoints under {cfg.paths.models}: run finetuning first "
+                "(`dvc repro finetune`)"
             )
         window = max_truncation(int(cfg.model.block_size))
         verdicts = h.verdicts(models, window)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 import time
 import warnings
 from contextlib import contextmanager
@@ -15,13 +14,17 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+import yaml
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from knowledge_probe.data import Question, Vocabulary, read_corpus, read_questions
 from knowledge_probe.data.corruption import check_window
+from knowledge_probe.data.errors import DataFormatError
 from knowledge_probe.models import VARIANTS, GPTConfig
 from knowledge_probe.tracking import Tracker, start_tracker
 from knowledge_probe.training import OptimConfig
+from pipeline.cli import ConfigError, run_command
 from pipeline.records import RunContext, params_setting, run_record
 from pipeline.stages import INITS, model_fields, stage_view
 
@@ -37,38 +40,72 @@ def run_stage_command(stage: str, description: str, run, *, per: tuple[str, ...]
     if "init" in per:
         parser.add_argument("--init", choices=INITS, required=True)
     args = vars(parser.parse_args())
-    cfg = load_params()
-    context = RunContext(cfg, params_setting(cfg))
-    run(stage_view(cfg, stage, args.get("variant")), context, **args)
+
+    def main() -> None:
+        cfg = load_params()
+        context = RunContext(cfg, params_setting(cfg))
+        run(stage_view(cfg, stage, args.get("variant")), context, **args)
+
+    run_command(stage, main)
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> DictConfig:
+    """params.yaml, resolved and validated; every problem is a ConfigError naming file and fix."""
     path = Path(path)
     if not path.is_file():
-        sys.exit(
+        raise ConfigError(
             f"{path} not found: run stages from the repository root (or `make params` to compose it)"
         )
-    cfg = OmegaConf.load(path)
-    OmegaConf.resolve(cfg)
+    try:
+        cfg = OmegaConf.load(path)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or err
+        raise ConfigError(
+            f"{where}: not valid YAML ({problem}); fix it, or recompose it with `make params`"
+        ) from None
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(
+            f"{path}: expected a mapping of settings; recompose it with `make params`"
+        )
     validate(cfg, str(path))
     return cfg
 
 
+def _positive(cfg: DictConfig, key: str, kind: type | tuple[type, ...]) -> None:
+    value = OmegaConf.select(cfg, key)
+    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+        raise ValueError(
+            f"{key} must be a positive {getattr(kind, '__name__', 'number')}, got {value!r}"
+        )
+
+
 def validate(cfg: DictConfig, origin: str) -> None:
-    """Refuse impossible settings before any stage reads data or trains (message: what to fix)."""
+    """Refuse impossible, mistyped or missing settings before any stage reads data or trains."""
     try:
+        OmegaConf.resolve(cfg)
         for variant in (cfg.model.variant, *VARIANTS):  # GPTConfig names the allowed variants
             model_config(cfg, variant, vocab_size=256)
         check_window(cfg.pretrain.window)
         for section in ("pretrain", "finetune"):
-            if cfg[section].batch_size < 1 or cfg[section].learning_rate <= 0:
-                raise ValueError(
-                    f"{section}.batch_size and {section}.learning_rate must be positive"
-                )
-        if cfg.resume.every_n_steps < 0:
-            raise ValueError("resume.every_n_steps must be >= 0 (0: only on signals)")
+            _positive(cfg, f"{section}.batch_size", int)
+            _positive(cfg, f"{section}.learning_rate", (int, float))
+        for key in ("pretrain.epochs", "finetune.epochs_pretrained", "finetune.epochs_scratch"):
+            _positive(cfg, key, int)
+        steps = cfg.resume.every_n_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(
+                f"resume.every_n_steps must be >= 0 (0: only on signals), got {steps!r}"
+            )
     except ValueError as err:
-        sys.exit(f"{origin}: invalid configuration: {err}")
+        raise ConfigError(f"{origin}: invalid configuration: {err}") from None
+    except OmegaConfBaseException as err:  # a missing key or a broken interpolation
+        key = getattr(err, "full_key", None)
+        problem = f"missing setting {key}" if key else str(err).splitlines()[0]
+        raise ConfigError(
+            f"{origin}: incomplete configuration ({problem}); recompose it with `make params`"
+        ) from None
 
 
 def quiet_libraries() -> None:
@@ -90,16 +127,21 @@ class Prepared:
 
 
 def read_prepared(cfg: DictConfig) -> Prepared:
+    """The prepared data set, through the checked readers: damage names the file and the fix."""
     root = Path(cfg.paths.prepared)
+    fix = "rerun `dvc repro prepare`"
     if not (root / "vocab.json").is_file():
-        sys.exit(f"{root}/vocab.json not found: run `dvc repro prepare` first")
-    return Prepared(
-        vocab=Vocabulary.load(root / "vocab.json"),
-        corpus=read_corpus(root / "corpus.txt"),
-        train=read_questions(root / "train.tsv"),
-        dev=read_questions(root / "dev.tsv"),
-        test=read_questions(root / "test.tsv", with_answers=False),
-    )
+        raise DataFormatError(root / "vocab.json", None, "not found", fix)
+    try:
+        return Prepared(
+            vocab=Vocabulary.load(root / "vocab.json"),
+            corpus=read_corpus(root / "corpus.txt"),
+            train=read_questions(root / "train.tsv"),
+            dev=read_questions(root / "dev.tsv"),
+            test=read_questions(root / "test.tsv", with_answers=False),
+        )
+    except DataFormatError as err:
+        raise DataFormatError(err.path, err.line, err.problem, fix) from None
 
 
 def model_config(cfg: DictConfig, variant: str, vocab_size: int) -> GPTConfig:

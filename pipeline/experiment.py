@@ -22,6 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from knowledge_probe.io import write_json
+from knowledge_probe.training import TrainingInterrupted
 from pipeline import (
     analyze_attention,
     analyze_complexity,
@@ -33,6 +34,7 @@ from pipeline import (
     pretrain,
     report,
 )
+from pipeline.cli import EXIT_INPUT, EXPECTED, debugging, fail
 from pipeline.common import INITS, quiet_libraries, validate
 from pipeline.compare import FAILURE_FILE
 from pipeline.records import RunContext, setting_label
@@ -79,16 +81,25 @@ def main(cfg: DictConfig) -> float:
         OmegaConf.resolve(cfg)
         validate(cfg, "configuration")
         rows = run_chain(cfg, output_dir, context)
+    except TrainingInterrupted as err:  # the state is saved; a sweep stops here too
+        fail("experiment", err, 128 + err.signum)
     except (Exception, SystemExit) as err:
-        if not sweeping or (isinstance(err, SystemExit) and not err.code):
+        if isinstance(err, SystemExit) and not err.code:
+            raise
+        expected = isinstance(err, EXPECTED)
+        if not sweeping:
+            if expected and not debugging():
+                fail("experiment", err, EXIT_INPUT)
             raise
         # one failed job must not cost the sweep the jobs that finished: record it and go on
-        error = str(err.code) if isinstance(err, SystemExit) else f"{type(err).__name__}: {err}"
+        error = str(err) if expected else f"{type(err).__name__}: {err}"
+        if isinstance(err, SystemExit):
+            error = str(err.code)
         write_json(
             output_dir / FAILURE_FILE,
             {"overrides": list(hydra_cfg.overrides.task), "error": error},
         )
-        if not isinstance(err, SystemExit):  # an expected failure has said what to fix already
+        if not (expected or isinstance(err, SystemExit)) or debugging():  # a bug: show where
             traceback.print_exc()
         print(f"job {context.job} failed ({error}); the sweep goes on", file=sys.stderr)
         return float("nan")

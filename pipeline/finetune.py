@@ -47,9 +47,10 @@ def run(cfg, context, variant: str, init: str) -> dict:
         f"finetune_{variant}_{init}",
         inputs=[Path(cfg.paths.prepared) / "train.tsv", *([source] if source else [])],
     )
-    with tracked_stage(
-        cfg, context, "finetune", variant, init, run_id=resume.saved_run_id()
-    ) as (tracker, summary):
+    with tracked_stage(cfg, context, "finetune", variant, init, run_id=resume.saved_run_id()) as (
+        tracker,
+        summary,
+    ):
         if source:
             tracker.use_artifact(f"{variant}-pretrain", "model", source)
         metrics = train_and_record(

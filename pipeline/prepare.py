@@ -7,9 +7,11 @@ import tempfile
 from pathlib import Path
 
 from knowledge_probe.data import FILE_NAMES, Vocabulary, max_truncation, read_corpus, read_questions
-from knowledge_probe.data.cs224n import DataSourceError, locate
+from knowledge_probe.data.cs224n import locate
+from knowledge_probe.data.errors import DataFormatError
 from knowledge_probe.data.synthetic import SyntheticSpec, generate
 from knowledge_probe.io import write_json, write_text, write_with
+from pipeline.cli import ConfigError
 from pipeline.common import run_stage_command, tracked_stage
 from pipeline.records import data_fingerprint
 
@@ -24,13 +26,8 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
             "places": Path(written["places"]),
         }
     if data_cfg.source == "cs224n":
-        try:
-            return locate(data_cfg.path, scratch)
-        except DataSourceError as err:
-            raise SystemExit(f"prepare: {err}") from None
-    raise SystemExit(
-        f"prepare: unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n"
-    )
+        return locate(data_cfg.path, scratch)
+    raise ConfigError(f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n")
 
 
 def check_characters(path: Path, questions: list, vocab: Vocabulary) -> None:
@@ -45,9 +42,11 @@ def check_characters(path: Path, questions: list, vocab: Vocabulary) -> None:
             first_use.setdefault(char, number)
     if first_use:
         shown = ", ".join(f"{c!r} (U+{ord(c):04X}, line {n})" for c, n in sorted(first_use.items()))
-        raise SystemExit(
-            f"prepare: {path} uses characters absent from the corpus: {shown}; "
-            "the vocabulary is built from the corpus, so fix the questions or add text with them"
+        raise DataFormatError(
+            path,
+            min(first_use.values()),
+            f"uses characters absent from the corpus: {shown}",
+            "the vocabulary is built from the corpus, so fix the questions or add text with them",
         )
 
 

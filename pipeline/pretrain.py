@@ -49,9 +49,10 @@ def run(cfg, context, variant: str) -> dict:
         f"pretrain_{variant}",
         inputs=[prepared / "corpus.txt", prepared / "train.tsv"],
     )
-    with tracked_stage(
-        cfg, context, "pretrain", variant, run_id=resume.saved_run_id()
-    ) as (tracker, summary):
+    with tracked_stage(cfg, context, "pretrain", variant, run_id=resume.saved_run_id()) as (
+        tracker,
+        summary,
+    ):
         tracker.use_artifact("prepared-data", "dataset", cfg.paths.prepared)
         metrics = train_and_record(
             cfg,

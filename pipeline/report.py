@@ -13,13 +13,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
+from knowledge_probe.data.errors import DataFormatError  # noqa: E402
 from knowledge_probe.io import write_json, write_text, write_with  # noqa: E402
 from pipeline.common import INITS, VARIANTS, run_stage_command, tracked_stage  # noqa: E402
 from pipeline.report_html import render  # noqa: E402
 
 
 def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    """A stage's metrics file, or {} when the stage has not run."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataFormatError(
+            path,
+            getattr(err, "lineno", None),
+            f"damaged metrics file ({err})",
+            "rerun the stage that writes it (`dvc repro -f STAGE`)",
+        ) from None
 
 
 def collect(metrics_dir: Path) -> list[dict]:

@@ -42,7 +42,10 @@ def run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedPr
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     """The tracked project files in a fresh git repository, with `dvc init` state as committed."""
-    target = tmp_path / "repo"
+    return copy_repo(tmp_path / "repo")
+
+
+def copy_repo(target: Path) -> Path:
     target.mkdir()
     for name in COPIED:
         source = REPO / name

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.cli import ConfigError
 from pipeline.common import load_params
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +29,15 @@ BAD_SETTINGS = {
     ),
     "unknown corruption window": ({"pretrain": {"window": "middle"}}, "allowed: prefix, random"),
     "negative checkpoint period": ({"resume": {"every_n_steps": -1}}, "every_n_steps must be >= 0"),
+    "a size that is not a number": (
+        {"model": {"n_layer": "abc"}},
+        "n_layer must be int, got 'abc'",
+    ),
+    "a batch size that is not a number": (
+        {"finetune": {"batch_size": "many"}},
+        "finetune.batch_size must be a positive int, got 'many'",
+    ),
+    "a fractional epoch count": ({"pretrain": {"epochs": 2.5}}, "pretrain.epochs must be a"),
 }
 
 
@@ -44,7 +54,7 @@ def test_bad_settings_are_refused_with_what_to_fix(tmp_path: Path, case: str) ->
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(merged(params, change)))
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(ConfigError) as info:
         load_params(path)
     assert str(path) in str(info.value) and fragment in str(info.value)
     if case == "bottleneck larger than the context":

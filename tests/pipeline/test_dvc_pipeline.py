@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
 from knowledge_probe.training.optim import lr_multiplier
 from tests.pipeline.conftest import run
-from tests.wandb_records import check_stage_records
+from tests.wandb_records import check_stage_records, run_header
 
 pytestmark = pytest.mark.slow
 
@@ -181,3 +185,48 @@ def test_each_model_key_makes_exactly_its_readers_stale_and_finetuning_decays_li
         params["model"][key] = value
     (repo_copy / "params.yaml").write_text(original)
     assert "up to date" in run(["dvc", "status"], repo_copy).stdout.lower()
+
+
+def test_queued_experiments_keep_their_wandb_runs(repo_copy):
+    """Queued experiments run in DVC's temporary workspaces; their offline W&B runs must land in
+    the repository itself and name their experiment."""
+    for seed in (0, 1):
+        run(
+            ["dvc", "exp", "run", "--queue", "-S", "experiment=smoke", "-S", f"seed={seed}"],
+            repo_copy,
+        )
+    # the workers it starts outlive it and keep captured pipes open: let them write nowhere
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        ["dvc", "queue", "start", "-j", "2"],
+        cwd=repo_copy,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=120,
+    )
+    deadline = time.monotonic() + 900
+    while True:
+        shown = json.loads(run(["dvc", "exp", "show", "--json"], repo_copy).stdout)
+        states = {
+            e["name"]: (e.get("executor") or {}).get("state")
+            for row in shown
+            for e in row.get("experiments") or []
+        }
+        failed = [name for name, state in states.items() if state == "failed"]
+        assert not failed, run(["dvc", "queue", "logs", failed[0]], repo_copy).stdout[-3000:]
+        if len(states) == 2 and set(states.values()) == {"success"}:
+            break
+        assert time.monotonic() < deadline, f"the queued experiments did not finish: {states}"
+        time.sleep(5)
+    names = set(states)
+    logs = sorted(repo_copy.glob("wandb/offline-run-*/*.wandb"))
+    assert len(logs) == 2 * 16
+    recorded: dict[str, set[int]] = {}
+    for log in logs:
+        config = run_header(log)["config"]
+        recorded.setdefault(config["dvc_experiment"], set()).add(config["seed"])
+    # each experiment's runs name it, and each experiment ran one seed
+    assert set(recorded) == names
+    assert sorted(seed for seeds in recorded.values() for seed in seeds) == [0, 1]

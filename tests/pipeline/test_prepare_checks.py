@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_probe.data import Question, Vocabulary
+from knowledge_probe.data.errors import DataFormatError
 from pipeline.prepare import check_characters
 
 
@@ -16,10 +17,10 @@ def test_unknown_characters_are_named_with_their_first_line() -> None:
         Question("Where was Ada born?", "London"),
         Question("Where was Åda born?", "Łondon"),
     ]
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(DataFormatError) as info:
         check_characters(Path("birth_dev.tsv"), questions, vocab)
     message = str(info.value)
-    assert "birth_dev.tsv" in message
+    assert message.startswith("birth_dev.tsv:2: uses characters absent from the corpus")
     assert "'Å' (U+00C5, line 2)" in message and "'Ł' (U+0141, line 2)" in message
 
 

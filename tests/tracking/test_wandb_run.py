@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 
 from knowledge_probe.tracking import Tracker, start_tracker
+from knowledge_probe.tracking.wandb_run import run_directory
 from tests.wandb_records import run_contents
 
 CFG = {"backend": "wandb", "project": "kp-test", "mode": "offline", "init_timeout": 5}
+
+
+@pytest.fixture(autouse=True)
+def fresh_wandb_settings():
+    """W&B reads its environment (server address, key) once per process, when it is set up; tear
+    it down around each test so that each test's environment counts, and no request ever goes
+    anywhere but the loopback address a test names."""
+    import wandb
+
+    wandb.teardown()
+    yield
+    wandb.teardown()
 
 
 def test_disabled_tracker_does_nothing(tmp_path):
@@ -65,6 +79,33 @@ def test_unreachable_server_falls_back_to_offline_with_one_warning(tmp_path, mon
     assert list((tmp_path / "wandb").glob("offline-run-*/*.wandb")), (
         "offline files are kept for `wandb sync`"
     )
+
+
+def test_a_key_refused_locally_is_reported_as_such(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("WANDB_API_KEY", "short")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tracker = start_tracker(
+            CFG | {"dir": str(tmp_path)}, job_type="t", name="n", group="g", config={}
+        )
+        tracker.finish()
+    messages = [str(w.message) for w in caught if "W&B" in str(w.message)]
+    assert len(messages) == 1 and "refused the API key" in messages[0], messages
+    assert "unreachable" not in messages[0]
+
+
+def test_relative_run_directories_are_taken_from_the_dvc_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert run_directory(".") == tmp_path / "."
+    assert run_directory("/elsewhere") == Path("/elsewhere")
+    monkeypatch.setenv("WANDB_DIR", "/chosen")
+    assert run_directory(".") == Path("/chosen")
+    monkeypatch.delenv("WANDB_DIR")
+    monkeypatch.delenv("DVC_ROOT")
+    assert run_directory("runs") == Path("runs")
 
 
 def test_failing_artifact_logging_warns_once_and_keeps_the_file(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from knowledge_probe.data.errors import UnknownCharacterError
+from knowledge_probe.data.errors import DataFormatError, UnknownCharacterError
 from knowledge_probe.io import write_json
 
 PAD = "\u25a1"  # □
@@ -64,12 +64,20 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        vocab = cls(data["itos"])
-        if vocab.itos != data["itos"] or vocab.fingerprint != data.get(
-            "fingerprint", vocab.fingerprint
-        ):
-            raise ValueError(
-                f"{path}: vocabulary file is inconsistent (edited by hand?); rerun `dvc repro prepare`"
+        """Read a saved vocabulary; any damage is a DataFormatError that says how to rebuild it."""
+        fix = "rerun `dvc repro prepare` to rebuild it"
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            itos = data["itos"]
+            vocab = cls(itos)
+        except FileNotFoundError:
+            raise DataFormatError(path, None, "vocabulary not found", fix) from None
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise DataFormatError(
+                path, None, f"damaged vocabulary file ({type(err).__name__}: {err})", fix
+            ) from None
+        if vocab.itos != itos or vocab.fingerprint != data.get("fingerprint", vocab.fingerprint):
+            raise DataFormatError(
+                path, None, "vocabulary file is inconsistent (edited by hand?)", fix
             )
         return vocab

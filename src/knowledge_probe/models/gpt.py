@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,8 @@ POSITIONS = ("learned", "rotary")
 LATENT_ALIGNMENTS = ("left", "right")
 # the fields that only the perceiver body reads; a vanilla model ignores them
 PERCEIVER_ONLY = ("bottleneck_dim", "latent_alignment")
+# the accepted Python types of GPTConfig's annotations (an int is a fine float)
+FIELD_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool}
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ class GPTConfig:
     fused_attention: bool = True
 
     def __post_init__(self) -> None:
-        """Reject impossible shapes before any weight is allocated."""
+        """Reject mistyped settings and impossible shapes before any weight is allocated."""
+        for field in fields(self):
+            value, kind = getattr(self, field.name), FIELD_TYPES[field.type]
+            if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+                raise ValueError(f"{field.name} must be {field.type}, got {value!r}")
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(VARIANTS)}")
         if self.n_embd % self.n_head:

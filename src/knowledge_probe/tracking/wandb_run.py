@@ -107,6 +107,18 @@ class Tracker:
         self.run = None
 
 
+def run_directory(configured: str | None) -> Path:
+    """Where runs are written: `WANDB_DIR` when set; otherwise `configured`, a relative path
+    being taken from the DVC repository's root (`DVC_ROOT`, which DVC sets for its stages and
+    points at the real repository under `dvc exp run`), so that the runs of temporary and queued
+    experiments outlive DVC's temporary workspace."""
+    if os.environ.get("WANDB_DIR"):
+        return Path(os.environ["WANDB_DIR"])
+    path = Path(configured or ".")
+    root = os.environ.get("DVC_ROOT")
+    return Path(root) / path if root and not path.is_absolute() else path
+
+
 def start_tracker(
     logger_cfg: dict[str, Any],
     *,
@@ -130,7 +142,7 @@ def start_tracker(
         warnings.warn("wandb is not installed; tracking is off", stacklevel=2)
         return Tracker(None)
     mode = os.environ.get("WANDB_MODE", logger_cfg.get("mode", "offline"))
-    directory = Path(logger_cfg.get("dir") or ".")
+    directory = run_directory(logger_cfg.get("dir"))
     directory.mkdir(parents=True, exist_ok=True)
     options = dict(
         project=logger_cfg.get("project", "knowledge-probe"),
@@ -156,8 +168,11 @@ def start_tracker(
                 f"W&B could not start ({type(err).__name__}: {err}); tracking is off", stacklevel=2
             )
             return Tracker(None)
+        refused = isinstance(err, wandb.errors.AuthenticationError)
+        what = "W&B refused the API key" if refused else "W&B server unreachable"
+        fix = "; fix it with `wandb login`" if refused else ""
         warnings.warn(
-            f"W&B server unreachable ({type(err).__name__}: {err}); logging offline instead, "
+            f"{what} ({type(err).__name__}: {err}){fix}; logging offline instead, "
             f"sync later with `wandb sync {directory / 'wandb'}`",
             stacklevel=2,
         )

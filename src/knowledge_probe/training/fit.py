@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +16,10 @@ from knowledge_probe.training.resume import ResumeCheckpoint, usable_checkpoint
 
 @dataclass(frozen=True)
 class FitSummary:
-    seconds: float
+    seconds: float  # training time of the whole run, the part before an interruption included
     steps: int
     tokens: int
-    tokens_per_sec: float  # of the tokens trained in this process (a resumed run's share)
+    tokens_per_sec: float  # over the whole run
     final_loss: float
     resumed_at_step: int = 0
 
@@ -60,9 +59,8 @@ def fit(
     module = LanguageModelModule(model, optim, prefix, trim_padding, compile_model)
     # metrics reach the tracker through callbacks (the curve recorder), not a Lightning logger
     trainer = pl.Trainer(max_epochs=max_epochs, logger=False, callbacks=callbacks, **options)
-    start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-    seconds = time.perf_counter() - start
+    seconds = module.training_seconds()
     if resume is not None and trainer.is_global_zero:
         resume.remove()
     loss = trainer.callback_metrics.get(f"{prefix}/loss", torch.tensor(float("nan")))
@@ -70,7 +68,7 @@ def fit(
         seconds=seconds,
         steps=trainer.global_step,
         tokens=module.tokens_seen,
-        tokens_per_sec=(module.tokens_seen - module.tokens_resumed) / max(seconds, 1e-9),
+        tokens_per_sec=module.tokens_seen / max(seconds, 1e-9),
         final_loss=float(loss),
         resumed_at_step=module.resumed_at_step,
     )

@@ -47,7 +47,9 @@ class LanguageModelModule(pl.LightningModule):
         self._train_forward = (
             torch.compile(model.forward, dynamic=True) if compile_model else model.forward
         )
-        self.tokens_seen = self.tokens_resumed = self.resumed_at_step = 0
+        self.tokens_seen = self.resumed_at_step = 0
+        # training time before a resume, and when this process started training
+        self.seconds_resumed, self._started = 0.0, time.perf_counter()
         self._last_step_time: float | None = None
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
@@ -106,9 +108,18 @@ class LanguageModelModule(pl.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return make_optimizer(self.model, self.optim)
 
+    def on_train_start(self) -> None:
+        self._started = time.perf_counter()
+
+    def training_seconds(self) -> float:
+        """Time spent training, before an interruption included."""
+        return self.seconds_resumed + time.perf_counter() - self._started
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["tokens_seen"] = self.tokens_seen
+        checkpoint["training_seconds"] = self.training_seconds()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self.tokens_seen = self.tokens_resumed = int(checkpoint.get("tokens_seen", 0))
+        self.tokens_seen = int(checkpoint.get("tokens_seen", 0))
+        self.seconds_resumed = float(checkpoint.get("training_seconds", 0.0))
         self.resumed_at_step = int(checkpoint.get("global_step", 0))

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 class TrainingInterrupted(RuntimeError):
     """SIGTERM or SIGINT arrived; the state after the last finished step was saved."""
 
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+
 
 def run_fingerprint(description: Any) -> str:
     """A stable digest of whatever determines a training run (config, data, seed)."""
@@ -112,7 +116,8 @@ class ResumeCheckpoint(pl.Callback):
             name = signal.Signals(self._signal).name
             raise TrainingInterrupted(
                 f"{name} received: training state after step {trainer.global_step} saved to "
-                f"{self.path}; run the same command again to continue"
+                f"{self.path}; run the same command again to continue",
+                self._signal,
             )
 
     def save(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
