@@ -42,6 +42,7 @@ from knowledge_probe.evaluation.predict import predict  # noqa: E402
 from knowledge_probe.models import GPT  # noqa: E402
 from knowledge_probe.training import fit  # noqa: E402
 from pipeline import prepare  # noqa: E402
+from pipeline.cli import run_command  # noqa: E402
 from pipeline.common import (  # noqa: E402
     model_config,
     optim_config,
@@ -189,4 +190,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_command("knowledge_curve", main)

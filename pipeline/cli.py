@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
+from hydra.errors import HydraException
+
 from knowledge_probe.data.cs224n import DataSourceError
 from knowledge_probe.data.errors import DataFormatError, UnknownCharacterError
 from knowledge_probe.training import CheckpointError, NonFiniteLossError, TrainingInterrupted
@@ -33,6 +35,7 @@ EXPECTED = (
     DataSourceError,
     CheckpointError,
     NonFiniteLossError,
+    HydraException,  # an override or config group that does not compose
 )
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from dvc.utils.hydra import compose_and_dump
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.cli import run_command  # noqa: E402
 
 
 def main(argv: list[str]) -> None:
@@ -20,4 +23,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_command("compose_params", lambda: main(sys.argv[1:]))
