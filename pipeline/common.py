@@ -88,6 +88,8 @@ def validate(cfg: DictConfig, origin: str) -> None:
         for variant in (cfg.model.variant, *VARIANTS):  # GPTConfig names the allowed variants
             model_config(cfg, variant, vocab_size=256)
         check_window(cfg.pretrain.window)
+        if cfg.data.source != "synthetic":
+            cfg.data.path  # noqa: B018 - a file source needs its path: refuse `???` here
         for section in ("pretrain", "finetune"):
             _positive(cfg, f"{section}.batch_size", int)
             _positive(cfg, f"{section}.learning_rate", (int, float))

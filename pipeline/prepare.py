@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from knowledge_probe.data import FILE_NAMES, Vocabulary, max_truncation, read_corpus, read_questions
-from knowledge_probe.data.cs224n import locate
+from knowledge_probe.data.cs224n import DIGESTS, locate, sha256
 from knowledge_probe.data.errors import DataFormatError
 from knowledge_probe.data.synthetic import SyntheticSpec, generate
 from knowledge_probe.io import write_json, write_text, write_with
@@ -25,9 +25,11 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
             "people": Path(written["people"]),
             "places": Path(written["places"]),
         }
-    if data_cfg.source == "cs224n":
-        return locate(data_cfg.path, scratch)
-    raise ConfigError(f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n")
+    if data_cfg.source in ("cs224n", "files"):  # the course's files, digests checked; or yours
+        return locate(data_cfg.path, scratch, DIGESTS if data_cfg.source == "cs224n" else None)
+    raise ConfigError(
+        f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n, files"
+    )
 
 
 def check_characters(path: Path, questions: list, vocab: Vocabulary) -> None:
@@ -99,6 +101,8 @@ def run(cfg, context) -> dict:
                     out / f"{extra}.tsv", lambda tmp, e=extra: shutil.copyfile(files[e], tmp)
                 )
         stats = statistics(corpus, train, dev, test, vocab, cfg.model.block_size)
+        # the source files' digests, so that runs on the same files can be told apart
+        stats["sha256"] = {files[role].name: sha256(files[role]) for role in FILE_NAMES}
         write_json(Path(cfg.paths.metrics) / "data.json", stats)
         tracker.summary({f"data/{k}": v for k, v in stats.items()})
         tracker.update_config({"data_fingerprint": data_fingerprint(out)})

@@ -295,9 +295,12 @@ def render(
     comparison: list[dict] | None = None,
 ) -> str:
     """The whole page. `reports` holds the training figures, `plots` the analyses' figures."""
-    fingerprint = table(
-        ["statistic", "value"], [[k, v] for k, v in sorted(data_stats.items())], numeric={1}
-    )
+    statistics = [
+        [f"{k} {name}", value] if isinstance(v, dict) else [k, v]
+        for k, v in sorted(data_stats.items())
+        for name, value in (v.items() if isinstance(v, dict) else [(None, v)])
+    ]
+    fingerprint = table(["statistic", "value"], statistics, numeric={1})
     sections = [
         accuracy_section(rows, seed, comparison),
         '<h2 id="training">Training</h2>'

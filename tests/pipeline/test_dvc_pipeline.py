@@ -221,6 +221,12 @@ def test_queued_experiments_keep_their_wandb_runs(repo_copy):
         assert time.monotonic() < deadline, f"the queued experiments did not finish: {states}"
         time.sleep(5)
     names = set(states)
+    # `dvc exp show` lists both, with their accuracies
+    for row in shown:
+        for experiment in row.get("experiments") or []:
+            metrics = experiment["revs"][0]["data"]["metrics"]
+            for model in ("vanilla-pretrained", "perceiver-scratch"):
+                assert 0 <= metrics[f"metrics/eval/{model}.json"]["data"]["accuracy"] <= 1
     logs = sorted(repo_copy.glob("wandb/offline-run-*/*.wandb"))
     assert len(logs) == 2 * 16
     recorded: dict[str, set[int]] = {}

@@ -1,4 +1,5 @@
-"""The real data set: read from a directory or a local zip/tar archive, verified by SHA-256."""
+"""Data files read from a directory or a local zip/tar archive: the course's real data set,
+verified by SHA-256, or a user's own files of the same four names (no digests)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ HOW_TO_PROVIDE = (
 
 
 class DataSourceError(RuntimeError):
-    """The real data cannot be found or does not match its published digests."""
+    """The data files cannot be found, or the real data does not match its published digests."""
 
 
 def sha256(path: Path) -> str:
@@ -33,13 +34,16 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(directory: Path) -> dict[str, Path]:
-    """Return the four files by role after checking each digest."""
+def verify(directory: Path, digests: dict[str, str] | None = DIGESTS) -> dict[str, Path]:
+    """Return the four files by role, after checking each digest unless `digests` is None."""
     files = {}
     for role, name in FILE_NAMES.items():
         path = directory / name
         if not path.is_file():
             raise DataSourceError(f"{path} is missing; {HOW_TO_PROVIDE}")
+        if digests is None:
+            files[role] = path
+            continue
         actual = sha256(path)
         if actual != DIGESTS[name]:
             raise DataSourceError(
@@ -87,10 +91,16 @@ def extract(archive: Path, target: Path) -> Path:
     return target
 
 
-def locate(path: str | Path, scratch: Path) -> dict[str, Path]:
-    """Find, unpack if needed, and verify the real files; `scratch` receives archive contents."""
+def locate(
+    path: str | Path | None, scratch: Path, digests: dict[str, str] | None = DIGESTS
+) -> dict[str, Path]:
+    """Find, unpack if needed, and verify the files (against `digests` unless None);
+    `scratch` receives archive contents."""
+    if path is None:
+        raise DataSourceError(f"data.path is not set; {HOW_TO_PROVIDE}")
     path = Path(path).expanduser()
     if not path.exists():
-        raise DataSourceError(f"real data not found at {path.resolve()}; {HOW_TO_PROVIDE}")
+        what = "real data" if digests is not None else "data files"
+        raise DataSourceError(f"{what} not found at {path.resolve()}; {HOW_TO_PROVIDE}")
     directory = extract(path, scratch) if path.is_file() else path
-    return verify(directory)
+    return verify(directory, digests)
