@@ -218,3 +218,21 @@ def test_page_renders_in_headless_chromium(page, tmp_path):
 
     colours = Image.open(shot).convert("RGB").resize((320, 750)).getcolors(maxcolors=1 << 16)
     assert colours is not None and len(colours) > 50  # text, tables and plots, not a blank page
+
+
+def test_the_source_files_digests_are_listed_one_per_row(tmp_path) -> None:
+    page = render(
+        title="t",
+        rows=[],
+        seed=0,
+        data_stats={"documents": 3, "sha256": {"wiki.txt": "abc", "birth_dev.tsv": "def"}},
+        config_yaml="",
+        reports=tmp_path,
+        plots=tmp_path,
+        attention=None,
+        complexity=None,
+        hallucination=None,
+    )
+    rows = re.findall(r'<tr><td>([^<]*)</td><td class="num">([^<]*)</td></tr>', page)
+    assert ("sha256 wiki.txt", "abc") in rows and ("sha256 birth_dev.tsv", "def") in rows
+    assert ("documents", "3") in rows
