@@ -4,6 +4,7 @@ and its dev accuracy split by whether pretraining could have shown it the answer
 from __future__ import annotations
 
 import statistics
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -69,12 +70,26 @@ def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, 
     return result, rows
 
 
+@contextmanager
+def torch_threads(count: int):
+    """Use `count` CPU threads (0: leave as is), restoring the previous number afterwards, so
+    the later jobs of an in-process sweep still train on every core."""
+    previous = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def run(cfg, context) -> dict:
     metrics_dir = Path(cfg.paths.metrics) / "analysis"
-    with tracked_stage(cfg, context, "analyze_hallucination") as (tracker, summary):
+    with (
+        tracked_stage(cfg, context, "analyze_hallucination") as (tracker, summary),
+        torch_threads(cfg.analysis.threads),
+    ):
         configure_precision(cfg)
-        if cfg.analysis.threads:
-            torch.set_num_threads(cfg.analysis.threads)
         data = read_prepared(cfg)
         prepared = Path(cfg.paths.prepared)
         people = (
