@@ -7,17 +7,22 @@ from pathlib import Path
 from knowledge_probe.analysis.attention_exploration import AttentionSpec, explore
 from knowledge_probe.analysis.figures import attention_figures
 from knowledge_probe.io import write_json
+from pipeline.cli import ConfigError
 from pipeline.common import run_stage_command, tracked_stage
 
 
 def spec_from(cfg) -> AttentionSpec:
+    """The simulations' settings; impossible ones are a ConfigError naming the section."""
     section = cfg.analysis.attention
     fields = {
         k: tuple(section[k]) if k in ("betas", "noise_alphas") else section[k]
         for k in AttentionSpec.__dataclass_fields__
         if k in section
     }
-    return AttentionSpec(**fields, seed=int(cfg.seed))
+    try:
+        return AttentionSpec(**fields, seed=int(cfg.seed))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"analysis.attention: {err}") from None
 
 
 def headline(metrics: dict) -> dict:

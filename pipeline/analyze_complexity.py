@@ -12,6 +12,7 @@ from knowledge_probe.analysis.complexity import ComplexitySpec, attention_path, 
 from knowledge_probe.analysis.figures import complexity_figure
 from knowledge_probe.io import write_json, write_text
 from knowledge_probe.models import GPT
+from pipeline.cli import ConfigError
 from pipeline.common import (
     VARIANTS,
     configure_precision,
@@ -27,15 +28,19 @@ VOCAB_SIZE = 100
 
 
 def spec_from(cfg) -> ComplexitySpec:
+    """The benchmark's settings; impossible ones are a ConfigError naming the section."""
     section = cfg.analysis.complexity
-    return ComplexitySpec(
-        lengths=tuple(section.lengths),
-        repeats=section.repeats,
-        batch_size=section.batch_size,
-        fit_points=section.fit_points,
-        threads=cfg.analysis.threads,
-        seed=int(cfg.seed),
-    )
+    try:
+        return ComplexitySpec(
+            lengths=tuple(section.lengths),
+            repeats=section.repeats,
+            batch_size=section.batch_size,
+            fit_points=section.fit_points,
+            threads=cfg.analysis.threads,
+            seed=int(cfg.seed),
+        )
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"analysis.complexity: {err}") from None
 
 
 def to_csv(rows: list[dict]) -> str:

@@ -121,6 +121,12 @@ CASES = {
         2,
         ["no/such/folder"],
     ),
+    "an impossible analysis setting": (
+        lambda repo: edit_params(repo, lambda p: p["analysis"]["complexity"].update(fit_points=9)),
+        ["-m", "pipeline.analyze_complexity"],
+        2,
+        ["analysis.complexity: fit_points must lie in"],
+    ),
     "an impossible setting in a Hydra run": (
         lambda repo: None,
         ["-m", "pipeline.experiment", "experiment=smoke", "logger=none", "model.n_layer=abc"],
