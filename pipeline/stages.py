@@ -13,6 +13,7 @@ from dataclasses import fields
 from omegaconf import DictConfig, OmegaConf
 
 from knowledge_probe.models.gpt import PERCEIVER_ONLY, VARIANTS, GPTConfig
+from pipeline.cli import ConfigError
 
 INITS = ("scratch", "pretrained")
 UNTRACKED = ("paths", "logger", "resume")
@@ -83,7 +84,10 @@ def stage_view(cfg: DictConfig, stage: str, variant: str | None = None) -> DictC
         for key in (*keys, *UNTRACKED):
             value = OmegaConf.select(cfg, key, throw_on_missing=True, default=KeyError)
             if value is KeyError:
-                raise KeyError(f"the configuration has no {key!r}, which stage {stage} reads")
+                raise ConfigError(
+                    f"the configuration has no {key!r}, which stage {stage} reads; "
+                    "recompose params.yaml with `make params`"
+                )
             OmegaConf.update(view, key, value, force_add=True)
     OmegaConf.set_struct(view, True)
     OmegaConf.set_readonly(view, True)

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError
 
 from knowledge_probe.models.gpt import PERCEIVER_ONLY, GPTConfig
+from pipeline.cli import ConfigError
 from pipeline.stages import PARAMS, declared, model_fields, stage_view
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,3 +70,10 @@ def test_code_deps_follow_imports() -> None:
     pretrain = write_dvc_yaml.code_deps("pipeline.pretrain")
     assert {"pipeline/training.py", "src/knowledge_probe/training"} <= set(pretrain)
     assert "pipeline/report_html.py" not in pretrain
+
+
+def test_a_key_missing_from_params_yaml_is_a_config_error() -> None:
+    incomplete = PARAMS_YAML.copy()
+    del incomplete["compile"]
+    with pytest.raises(ConfigError, match="no 'compile', which stage pretrain reads"):
+        stage_view(incomplete, "pretrain", "vanilla")
