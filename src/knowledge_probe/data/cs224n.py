@@ -45,9 +45,9 @@ def verify(directory: Path, digests: dict[str, str] | None = DIGESTS) -> dict[st
             files[role] = path
             continue
         actual = sha256(path)
-        if actual != DIGESTS[name]:
+        if actual != digests[name]:
             raise DataSourceError(
-                f"{path}: SHA-256 {actual} differs from the published {DIGESTS[name]}; the file is altered or a different edition"
+                f"{path}: SHA-256 {actual} differs from the published {digests[name]}; the file is altered or a different edition"
             )
         files[role] = path
     return files
