@@ -4,13 +4,13 @@ and its dev accuracy split by whether pretraining could have shown it the answer
 from __future__ import annotations
 
 import statistics
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from knowledge_probe.analysis import hallucination as h
 from knowledge_probe.analysis.figures import hallucination_figures
+from knowledge_probe.analysis.threads import torch_threads
 from knowledge_probe.data import max_truncation
 from knowledge_probe.evaluation import format_records, predict, read_predictions
 from knowledge_probe.io import write_json, write_text
@@ -68,19 +68,6 @@ def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, 
         (s.name, s.locale, a, p) for s, a, p in zip(strangers, answers, confidence, strict=True)
     ]
     return result, rows
-
-
-@contextmanager
-def torch_threads(count: int):
-    """Use `count` CPU threads (0: leave as is), restoring the previous number afterwards, so
-    the later jobs of an in-process sweep still train on every core."""
-    previous = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def run(cfg, context) -> dict:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from knowledge_probe.analysis.threads import torch_threads
 from knowledge_probe.analysis.verdict import Verdict
 from knowledge_probe.models.gpt import GPT, GPTConfig
 
@@ -156,13 +157,8 @@ def measure(
     """One row per length: counted and analytic FLOPs, median step seconds, peak bytes."""
     device = torch.device(device)
     torch.manual_seed(spec.seed)
-    threads = torch.get_num_threads()
-    if spec.threads:
-        torch.set_num_threads(spec.threads)
-    try:
+    with torch_threads(spec.threads):
         return _measure(config, spec, device)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _measure(config: GPTConfig, spec: ComplexitySpec, device: torch.device) -> list[dict]:

@@ -1,11 +1,11 @@
-"""A stage that narrows torch's threads gives them back: later jobs of an in-process sweep
+"""Work that narrows torch's threads gives them back: later jobs of an in-process sweep
 still train on every core."""
 
 from __future__ import annotations
 
 import torch
 
-from pipeline.analyze_hallucination import torch_threads
+from knowledge_probe.analysis.threads import torch_threads
 
 
 def test_thread_count_is_restored() -> None:
