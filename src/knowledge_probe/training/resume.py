@@ -40,12 +40,19 @@ def run_fingerprint(description: Any) -> str:
 
 def usable_checkpoint(path: str | os.PathLike, fingerprint: str) -> Path | None:
     """The resume checkpoint at `path` if it belongs to this run; stale or broken ones are removed."""
+    return Path(path) if _own_state(path, fingerprint) is not None else None
+
+
+def _own_state(path: str | os.PathLike, fingerprint: str) -> dict[str, Any] | None:
+    """The ResumeCheckpoint state saved at `path` if it belongs to this run; stale or broken
+    files are removed."""
     path = Path(path)
     if not path.is_file():
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        saved = state["callbacks"][ResumeCheckpoint.__qualname__]["fingerprint"]
+        own = state["callbacks"][ResumeCheckpoint.__qualname__]
+        saved = own["fingerprint"]
     except Exception as err:  # noqa: BLE001 - any unreadable file is treated the same way
         log.warning("%s is unreadable (%s); starting from the beginning", path, err)
         path.unlink()
@@ -56,7 +63,7 @@ def usable_checkpoint(path: str | os.PathLike, fingerprint: str) -> Path | None:
         )
         path.unlink()
         return None
-    return path
+    return own
 
 
 class ResumeCheckpoint(pl.Callback):
@@ -139,11 +146,8 @@ class ResumeCheckpoint(pl.Callback):
 
     def saved_run_id(self) -> str | None:
         """The tracking run id kept with a usable resume checkpoint of this run, if any."""
-        path = usable_checkpoint(self.path, self.fingerprint)
-        if path is None:
-            return None
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        return state["callbacks"][self.state_key].get("run_id")
+        own = _own_state(self.path, self.fingerprint)
+        return own.get("run_id") if own is not None else None
 
     def state_dict(self) -> dict[str, Any]:
         # Saved at an epoch's last batch, Lightning continues with the next epoch: so does the data.
