@@ -34,7 +34,7 @@ from pipeline import (
     pretrain,
     report,
 )
-from pipeline.cli import EXIT_INPUT, EXPECTED, debugging, fail
+from pipeline.cli import EXPECTED, debugging, fail, run_command
 from pipeline.common import INITS, quiet_libraries, validate
 from pipeline.compare import FAILURE_FILE
 from pipeline.records import RunContext, setting_label
@@ -77,32 +77,37 @@ def main(cfg: DictConfig) -> float:
         hydra_cfg.job.num if sweeping else None,
     )
     output_dir = Path(hydra_cfg.runtime.output_dir)
-    try:
+    rows: list[dict] = []
+
+    def chain() -> None:
         OmegaConf.resolve(cfg)
         validate(cfg, "configuration")
-        rows = run_chain(cfg, output_dir, context)
-    except TrainingInterrupted as err:  # the state is saved; a sweep stops here too
-        fail("experiment", err, 128 + err.signum)
-    except (Exception, SystemExit) as err:
-        if isinstance(err, SystemExit) and not err.code:
-            raise
-        expected = isinstance(err, EXPECTED)
-        if not sweeping:
-            if expected and not debugging():
-                fail("experiment", err, EXIT_INPUT)
-            raise
-        # one failed job must not cost the sweep the jobs that finished: record it and go on
-        error = str(err) if expected else f"{type(err).__name__}: {err}"
-        if isinstance(err, SystemExit):
-            error = str(err.code)
-        write_json(
-            output_dir / FAILURE_FILE,
-            {"overrides": list(hydra_cfg.overrides.task), "error": error},
-        )
-        if not (expected or isinstance(err, SystemExit)) or debugging():  # a bug: show where
-            traceback.print_exc()
-        print(f"job {context.job} failed ({error}); the sweep goes on", file=sys.stderr)
-        return float("nan")
+        rows.extend(run_chain(cfg, output_dir, context))
+
+    if not sweeping:
+        run_command("experiment", chain)  # the same endings as every other command
+    else:
+        try:
+            chain()
+        except TrainingInterrupted as err:  # the state is saved; the sweep stops here
+            fail("experiment", err, 128 + err.signum)
+        except (Exception, SystemExit) as err:
+            if isinstance(err, SystemExit) and not err.code:
+                raise
+            # one failed job must not cost the sweep the jobs that finished: record it, go on
+            expected = isinstance(err, (*EXPECTED, SystemExit))
+            if isinstance(err, SystemExit):
+                error = str(err.code)
+            else:
+                error = str(err) if expected else f"{type(err).__name__}: {err}"
+            write_json(
+                output_dir / FAILURE_FILE,
+                {"overrides": list(hydra_cfg.overrides.task), "error": error},
+            )
+            if not expected or debugging():  # a bug: show where
+                traceback.print_exc()
+            print(f"job {context.job} failed ({error}); the sweep goes on", file=sys.stderr)
+            return float("nan")
     pretrained = [r for r in rows if r["init"] == "pretrained"]
     return pretrained[0]["accuracy"] if pretrained else 0.0  # the objective for Optuna sweeps
 
