@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup  ## the whole pipeline for params.yaml (default: synthetic data), cached stage by stage
 	PATH=$(CURDIR)/$(BIN):$$PATH dvc repro
+	$(BIN)/python -m pipeline.resume_state
 
 smoke: setup  ## the whole chain on tiny settings (about a minute), leaving params.yaml as it was
 	PATH=$(CURDIR)/$(BIN):$$PATH dvc exp run --temp -S experiment=smoke

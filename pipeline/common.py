@@ -26,7 +26,8 @@ from knowledge_probe.tracking import Tracker, start_tracker
 from knowledge_probe.training import OptimConfig
 from pipeline.cli import ConfigError, run_command
 from pipeline.records import RunContext, params_setting, run_record
-from pipeline.stages import INITS, model_fields, stage_view
+from pipeline.resume_state import remove_finished as remove_finished_resume_state
+from pipeline.stages import INITS, dvc_stage, model_fields, stage_view
 
 PARAMS_FILE = Path(os.environ.get("KP_PARAMS", "params.yaml"))
 
@@ -43,6 +44,8 @@ def run_stage_command(stage: str, description: str, run, *, per: tuple[str, ...]
 
     def main() -> None:
         cfg = load_params()
+        own = dvc_stage(stage, args.get("variant"), args.get("init"))
+        remove_finished_resume_state(cfg.paths.checkpoints, keep=own)
         context = RunContext(cfg, params_setting(cfg))
         run(stage_view(cfg, stage, args.get("variant")), context, **args)
 

@@ -14,6 +14,7 @@ from pipeline.common import (
     seed_all,
     tracked_stage,
 )
+from pipeline.stages import dvc_stage
 from pipeline.training import resume_checkpoint, train_and_record
 
 
@@ -44,7 +45,7 @@ def run(cfg, context, variant: str, init: str) -> dict:
         cfg.finetune,
         model,
         epochs,
-        f"finetune_{variant}_{init}",
+        dvc_stage("finetune", variant, init),
         inputs=[Path(cfg.paths.prepared) / "train.tsv", *([source] if source else [])],
     )
     with tracked_stage(cfg, context, "finetune", variant, init, run_id=resume.saved_run_id()) as (

@@ -15,6 +15,7 @@ from pipeline.common import (
     seed_all,
     tracked_stage,
 )
+from pipeline.stages import dvc_stage
 from pipeline.training import resume_checkpoint, train_and_record
 
 
@@ -46,7 +47,7 @@ def run(cfg, context, variant: str) -> dict:
         cfg.pretrain,
         model,
         cfg.pretrain.epochs,
-        f"pretrain_{variant}",
+        dvc_stage("pretrain", variant),
         inputs=[prepared / "corpus.txt", prepared / "train.tsv"],
     )
     with tracked_stage(cfg, context, "pretrain", variant, run_id=resume.saved_run_id()) as (

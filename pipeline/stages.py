@@ -53,6 +53,16 @@ ONE_MODEL = ("pretrain", "finetune", "evaluate")
 EVERY_MODEL = ("analyze_complexity", "analyze_hallucination")
 
 
+def foreach_key(variant: str, init: str | None = None) -> str:
+    """The key of a per-model stage's item in dvc.yaml's `foreach` table."""
+    return f"{variant}-{init}" if init else variant
+
+
+def dvc_stage(stage: str, variant: str | None = None, init: str | None = None) -> str:
+    """The stage's name in dvc.yaml and dvc.lock (`pretrain@vanilla`, `finetune@vanilla-scratch`)."""
+    return f"{stage}@{foreach_key(variant, init)}" if variant else stage
+
+
 def model_fields(variant: str) -> tuple[str, ...]:
     """The `model.*` keys that a `variant` model is built from."""
     names = [f.name for f in fields(GPTConfig) if f.name not in NOT_FROM_MODEL_SECTION]

@@ -12,6 +12,7 @@ from knowledge_probe.models import GPT
 from knowledge_probe.tracking import Tracker
 from knowledge_probe.training import CurveRecorder, ResumeCheckpoint, fit, run_fingerprint
 from pipeline.common import is_rank_zero, optim_config, trainer_options
+from pipeline.resume_state import resume_path
 
 
 def train_and_record(
@@ -66,10 +67,15 @@ def train_and_record(
 
 
 def resume_checkpoint(
-    cfg: DictConfig, section: DictConfig, model: GPT, epochs: int, name: str, inputs: list[Path]
+    cfg: DictConfig,
+    section: DictConfig,
+    model: GPT,
+    epochs: int,
+    dvc_stage: str,
+    inputs: list[Path],
 ) -> ResumeCheckpoint:
-    """Where this run's training state goes, keyed by everything that determines the run
-    (`inputs`: the files whose content does)."""
+    """Where this run's training state goes (named after the stage in dvc.yaml), keyed by
+    everything that determines the run (`inputs`: the files whose content does)."""
     description = {
         "section": OmegaConf.to_container(section, resolve=True),
         "model": model.config.to_dict(),
@@ -80,7 +86,7 @@ def resume_checkpoint(
         "inputs": {str(path): sha256(path) for path in inputs},
     }
     return ResumeCheckpoint(
-        Path(cfg.paths.checkpoints) / f"{name}.ckpt",
+        resume_path(cfg.paths.checkpoints, dvc_stage),
         int(cfg.resume.every_n_steps),
         run_fingerprint(description),
     )

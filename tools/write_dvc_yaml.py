@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
-from pipeline.stages import EVERY_MODEL, INITS, ONE_MODEL, PARAMS, declared  # noqa: E402
+from pipeline.stages import EVERY_MODEL, INITS, ONE_MODEL, PARAMS, declared, foreach_key  # noqa: E402
 
 HEADER = """\
 # Written by `make dvc.yaml` (tools/write_dvc_yaml.py) from pipeline/stages.py, which says which
@@ -123,7 +123,7 @@ def model_stage(stage: str, cmd: str, items: dict, deps: list[str], outs: dict) 
 def pipeline() -> dict:
     slots = variant_only_slots()
     pairs = {
-        f"{v}-{i}": {
+        foreach_key(v, i): {
             "variant": v,
             "init": i,
             # a scratch run does not depend on pretraining: its start is the stage script

@@ -186,6 +186,18 @@ def test_each_model_key_makes_exactly_its_readers_stale_and_finetuning_decays_li
     (repo_copy / "params.yaml").write_text(original)
     assert "up to date" in run(["dvc", "status"], repo_copy).stdout.lower()
 
+    # A run killed after DVC removed its outputs leaves resume state; the next `dvc repro`
+    # restores the outputs from the run cache without running the stage, and `make run`'s
+    # tidy-up (as any later stage start) removes the state of the now finished stage.
+    (repo_copy / "models" / "vanilla" / "pretrain.ckpt").unlink()
+    leftover = repo_copy / "checkpoints" / "pretrain@vanilla.ckpt"
+    leftover.parent.mkdir(exist_ok=True)
+    leftover.write_bytes(b"state of a killed run")
+    assert "skipping run" in run(["dvc", "repro"], repo_copy).stdout
+    assert leftover.exists()
+    tidy = run(["python", "-m", "pipeline.resume_state"], repo_copy)
+    assert not leftover.exists() and "pretrain@vanilla.ckpt" in tidy.stdout
+
 
 def test_queued_experiments_keep_their_wandb_runs(repo_copy):
     """Queued experiments run in DVC's temporary workspaces; their offline W&B runs must land in

@@ -21,7 +21,7 @@ from tests.wandb_records import history_column, run_header
 pytestmark = pytest.mark.slow
 
 STAGE = [sys.executable, "-m", "pipeline.pretrain", "--variant", "vanilla"]
-RESUME = Path("checkpoints") / "pretrain_vanilla.ckpt"
+RESUME = Path("checkpoints") / "pretrain@vanilla.ckpt"
 MODEL = Path("models") / "vanilla" / "pretrain.ckpt"
 METRICS = Path("metrics") / "pretrain" / "vanilla.json"
 CURVE = Path("plots") / "pretrain" / "vanilla.csv"
