@@ -167,7 +167,7 @@ def main() -> None:
             trainer_options=options,
             callbacks=[probe],
             prefix="probe",
-            trim_padding=bool(cfg.fast),
+            packing=bool(cfg.fast),
         )
     print_table(
         ["epoch", "training s", "loss", "dev stored", "dev answered", "train answered"],

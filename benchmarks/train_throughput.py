@@ -5,8 +5,10 @@
 Each configuration runs in its own process (so peak memory is its own): the plain path is the
 reference (fp32, explicit softmax attention, examples built one by one in Python); the fast path
 is fused attention, batches corrupted in tensor operations and bf16 autocast (plus fused AdamW
-and TF32 on a GPU, and torch.compile with --compile). Tokens per second count every position
-of every batch, data loading included.
+and TF32 on a GPU, and torch.compile with --compile); the packed path is the fast path with each
+batch's examples packed into as few rows as fit (what training runs). Every path trains on the
+same number of examples per step; tokens per second count every position of every padded batch
+(the reference's count), and examples per second the examples; data loading is included.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import corpus_and_questions, handout_model, peak_rss_mb, print_table  # noqa: E402
 
 from knowledge_probe.data import Vocabulary  # noqa: E402
+from knowledge_probe.models.packing import pack  # noqa: E402
 from knowledge_probe.training import OptimConfig, PretrainDataModule  # noqa: E402
 from knowledge_probe.training.optim import make_optimizer  # noqa: E402
 
+PATHS = ("plain", "fast", "packed")
 
-def measure(variant: str, fast: bool, steps: int, batch_size: int, compile_model: bool) -> dict:
+
+def measure(variant: str, path: str, steps: int, batch_size: int, compile_model: bool) -> dict:
     """Train `steps` steps (after 2 warm-up steps) in this process; return throughput and memory."""
+    fast, packed = path != "plain", path == "packed"
     corpus, _, source = corpus_and_questions()
     vocab = Vocabulary.from_corpus(corpus)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -43,37 +49,44 @@ def measure(variant: str, fast: bool, steps: int, batch_size: int, compile_model
     ).train_dataloader()
     batches = iter(loader)
     precision = torch.autocast(device, dtype=torch.bfloat16, enabled=fast)
-    tokens, start = 0, None
+    tokens = examples = computed = 0
+    start = None
     for step in range(steps + 2):
         if step == 2:
             if device == "cuda":
                 torch.cuda.synchronize()
-            start, tokens = time.perf_counter(), 0
+            start, tokens, examples, computed = time.perf_counter(), 0, 0, 0
         try:
             x, y = next(batches)
         except StopIteration:
             batches = iter(loader)
             x, y = next(batches)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        tokens, examples = tokens + y.numel(), examples + y.size(0)
+        layout = None
+        if packed:
+            x, y, layout = pack(x, y)
+        computed += y.numel()
         with precision:
-            _, loss = forward(x, y)
+            _, loss = forward(x, y, layout)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens += y.numel()
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     n_params = model.num_parameters()
-    flops_per_token = 6 * n_params  # the usual estimate, attention scores excluded
+    flops_per_token = 6 * n_params  # the usual estimate, attention scores excluded; the
+    # positions computed (fewer than the reference counts once packed) make the FLOPs
     memory = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else peak_rss_mb()
     return {
         "tokens_per_sec": tokens / seconds,
+        "examples_per_sec": examples / seconds,
         "peak_mb": memory,
         "device": device,
         "source": source,
-        "achieved_tflops": flops_per_token * tokens / seconds / 1e12,
+        "achieved_tflops": flops_per_token * computed / seconds / 1e12,
         "loss": float(loss),
     }
 
@@ -98,18 +111,14 @@ def main() -> None:
         print(
             json.dumps(
                 measure(
-                    variant,
-                    path == "fast",
-                    args.steps,
-                    args.batch_size,
-                    args.compile and path == "fast",
+                    variant, path, args.steps, args.batch_size, args.compile and path != "plain"
                 )
             )
         )
         return
     rows, results = [], {}
     for variant in ("vanilla", "perceiver"):
-        for path in ("plain", "fast"):
+        for path in PATHS:
             cmd = [
                 sys.executable,
                 __file__,
@@ -135,6 +144,7 @@ def main() -> None:
                     variant,
                     path,
                     f"{r['tokens_per_sec']:,.0f}",
+                    f"{r['examples_per_sec']:,.1f}",
                     f"{ratio:.2f}x",
                     f"{r['peak_mb']:,.0f}",
                     mfu,
@@ -147,7 +157,17 @@ def main() -> None:
         f"\ntraining throughput, {first['source']} corpus, batch {args.batch_size}, context 128, "
         f"4 layers x 8 heads x 256, device {first['device']}, {args.steps} timed steps\n"
     )
-    print_table(["variant", "path", "tokens/s", "fast/plain", "peak MB", "MFU", "last loss"], rows)
+    headers = [
+        "variant",
+        "path",
+        "tokens/s",
+        "examples/s",
+        "x plain",
+        "peak MB",
+        "MFU",
+        "last loss",
+    ]
+    print_table(headers, rows)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def train_and_record(
         trainer_options=trainer_options(cfg, section.grad_clip),
         callbacks=[curves],
         prefix="train",
-        trim_padding=bool(cfg.fast),
+        packing=bool(cfg.fast),
         compile_model=bool(cfg.fast and cfg.compile),
         resume=resume,
     )

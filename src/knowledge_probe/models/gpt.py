@@ -10,6 +10,7 @@ from torch import nn
 
 from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.attention import Attention, KVCache, RotaryEmbedding
+from knowledge_probe.models.packing import NO_EXAMPLE, Layout, reachable, segment_mask
 
 VARIANTS = ("vanilla", "perceiver")
 POSITIONS = ("learned", "rotary")
@@ -113,10 +114,16 @@ class Block(nn.Module):
         self.attn, self.mlp = _attention(cfg), MLP(cfg)
 
     def forward(
-        self, x: torch.Tensor, q_offset: int = 0, cache: KVCache | None = None
+        self,
+        x: torch.Tensor,
+        q_offset: int = 0,
+        cache: KVCache | None = None,
+        mask: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """`mask` and `positions` ([B, T], per token) serve packed batches."""
         h = self.ln1(x)
-        x = x + self.attn(h, h, q_offset, cache)
+        x = x + self.attn(h, h, q_offset, cache, mask, positions, positions)
         return x + self.mlp(self.ln2(x))
 
 
@@ -129,6 +136,52 @@ def aligned_positions(idx: torch.Tensor, bottleneck_dim: int) -> torch.Tensor:
     count = min(bottleneck_dim, idx.size(1))
     lengths = (idx != PAD_ID).sum(dim=1).clamp(min=count)
     return (lengths - count)[:, None] + torch.arange(count, device=idx.device)
+
+
+def first_latent_position(lengths: torch.Tensor, bottleneck_dim: int) -> torch.Tensor:
+    """Right alignment: the input position of an example's first latent, by its length."""
+    return (lengths - bottleneck_dim).clamp(min=0)
+
+
+@dataclass(frozen=True)
+class PackedLatents:
+    """The latents of a packed batch, [B, Z]: every example has its own, as if it were alone.
+
+    `index`: the token each latent stands at; `positions`: the input position it summarises up
+    to; `ranks`: its place among its example's latents; `segments`: its example (`-2`: an
+    unused slot, seen by no token).
+    """
+
+    index: torch.Tensor
+    positions: torch.Tensor
+    ranks: torch.Tensor
+    segments: torch.Tensor
+
+
+def packed_latents(layout: Layout, bottleneck_dim: int, right_aligned: bool) -> PackedLatents:
+    """Left alignment: latent j of an example sits at its position j < bottleneck_dim. Right:
+    the latents sit on its last bottleneck_dim positions (all of them when it is shorter)."""
+    real = layout.segments != NO_EXAMPLE
+    first = first_latent_position(layout.lengths, bottleneck_dim) if right_aligned else 0
+    if right_aligned:
+        chosen = real & (layout.positions >= first)
+    else:
+        chosen = real & (layout.positions < bottleneck_dim)
+    counts = chosen.sum(dim=1)
+    width = max(int(counts.max()), 1)
+    index = torch.argsort((~chosen).to(torch.int8), dim=1, stable=True)[:, :width]
+    used = torch.arange(width, device=index.device)[None, :] < counts[:, None]
+    positions = torch.where(used, layout.positions.gather(1, index), 0)
+    ranks = positions
+    if right_aligned:
+        ranks = torch.where(used, positions - first.gather(1, index), 0)
+    segments = torch.where(used, layout.segments.gather(1, index), -2)
+    return PackedLatents(index, positions, ranks, segments)
+
+
+def gather_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x [B, T, d] at the per-example positions `index` [B, Z] -> [B, Z, d]."""
+    return x.gather(1, index[..., None].expand(-1, -1, x.size(-1)))
 
 
 class DownProjectBlock(nn.Module):
@@ -162,10 +215,23 @@ class DownProjectBlock(nn.Module):
 
     def aligned(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Right-aligned latents at `positions` [B, m'] (see `aligned_positions`)."""
-        q = x.gather(1, positions[..., None].expand(-1, -1, x.size(-1)))
         keys = torch.arange(x.size(1), device=x.device)
         mask = (keys[None, None, :] <= positions[..., None]).unsqueeze(1)  # [B, 1, m', T]
-        z = q + self.attn(self.ln1(q), x, mask=mask, q_positions=positions)
+        return self.masked(x, gather_rows(x, positions), mask, positions)
+
+    def masked(
+        self,
+        x: torch.Tensor,
+        queries: torch.Tensor,
+        mask: torch.Tensor,
+        q_positions: torch.Tensor,
+        k_positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Latents that start from `queries` [B, Z, d] and read the inputs that `mask` allows."""
+        mask, _ = reachable(mask)  # an unused slot of a packed batch reads anything; none reads it
+        z = queries + self.attn(
+            self.ln1(queries), x, mask=mask, q_positions=q_positions, k_positions=k_positions
+        )
         return z + self.mlp(self.ln2(z))
 
 
@@ -194,10 +260,23 @@ class UpProjectBlock(nn.Module):
         which no latent is aligned to, read nothing (their outputs carry no loss)."""
         rows = torch.arange(x.size(1), device=x.device)
         visible = positions[:, None, :] <= rows[None, :, None]  # [B, T, m']
-        reached = visible[..., :1]  # the first latent is visible wherever any is
-        mask = (visible | ~reached).unsqueeze(1)  # rows without latents: a harmless placeholder
-        read = self.attn(x, self.ln1(latents), mask=mask, k_positions=positions)
-        y = x + torch.where(reached, read, 0.0)
+        return self.masked(x, latents, visible.unsqueeze(1), k_positions=positions)
+
+    def masked(
+        self,
+        x: torch.Tensor,
+        latents: torch.Tensor,
+        mask: torch.Tensor,
+        q_positions: torch.Tensor | None = None,
+        k_positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Each position reads the latents that `mask` [B, 1, T, Z] allows; one allowed none
+        reads nothing."""
+        mask, reached = reachable(mask)
+        read = self.attn(
+            x, self.ln1(latents), mask=mask, q_positions=q_positions, k_positions=k_positions
+        )
+        y = x + torch.where(reached.squeeze(1), read, 0.0)
         return y + self.mlp(self.ln2(y))
 
 
@@ -240,7 +319,10 @@ class GPT(nn.Module):
             if isinstance(module, Attention):
                 module.fused = fused
 
-    def embed(self, idx: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    def embed(
+        self, idx: torch.Tensor, offset: int = 0, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Token plus position embeddings, for positions offset.. or per token (`positions`)."""
         length = idx.size(1)
         if offset + length > self.config.block_size:
             raise ValueError(
@@ -248,7 +330,10 @@ class GPT(nn.Module):
             )
         x = self.tok_emb(idx)
         if self.pos_emb is not None:
-            x = x + self.pos_emb[:, offset : offset + length]
+            if positions is None:
+                x = x + self.pos_emb[:, offset : offset + length]
+            else:
+                x = x + self.pos_emb[0, positions]
         return self.drop(x)
 
     @property
@@ -275,16 +360,49 @@ class GPT(nn.Module):
             return self.up.aligned(x, self.latents(x, positions), positions)
         return self.up(x, self.latents(x))
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def packed_hidden(self, idx: torch.Tensor, layout: Layout) -> torch.Tensor:
+        """Final hidden states of a packed batch (see `packing`): each example as if alone."""
+        segments, positions = layout.segments, layout.positions
+        x = self.embed(idx, positions=positions)
+        if self.config.variant == "vanilla":
+            mask = segment_mask(segments, positions, segments, positions)
+            for block in self.blocks:
+                x = block(x, mask=mask, positions=positions)
+            return x
+        lat = packed_latents(layout, self.config.bottleneck_dim, self.right_aligned)
+        queries = gather_rows(x, lat.index) if self.right_aligned else self.down.C[0, lat.ranks]
+        read = segment_mask(lat.segments, lat.positions, segments, positions)
+        z = self.down.masked(x, queries, read, lat.positions, positions)
+        among = segment_mask(lat.segments, lat.ranks, lat.segments, lat.ranks)
+        for block in self.blocks:
+            z = block(z, mask=among, positions=lat.ranks)
+        write = segment_mask(segments, positions, lat.segments, lat.positions)
+        return self.up.masked(x, z, write, positions, lat.positions)
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        layout: Layout | None = None,
+    ):
+        """`layout`, when given, says how `idx` packs several examples per row."""
         positions = None
-        if self.right_aligned:
-            positions = aligned_positions(idx, self.config.bottleneck_dim)
-        logits = self.head(self.ln_f(self.hidden(idx, positions)))
+        if layout is not None:
+            hidden = self.packed_hidden(idx, layout)
+        else:
+            if self.right_aligned:
+                positions = aligned_positions(idx, self.config.bottleneck_dim)
+            hidden = self.hidden(idx, positions)
+        logits = self.head(self.ln_f(hidden))
         loss = None
         if targets is not None:
-            if positions is not None:  # positions before the first latent predict nothing
-                rows = torch.arange(idx.size(1), device=idx.device)[None, :]
-                targets = targets.masked_fill(rows < positions[:, :1], PAD_ID)
+            if self.right_aligned:  # positions before the first latent predict nothing
+                if layout is not None:
+                    first = first_latent_position(layout.lengths, self.config.bottleneck_dim)
+                    targets = targets.masked_fill(layout.positions < first, PAD_ID)
+                else:
+                    rows = torch.arange(idx.size(1), device=idx.device)[None, :]
+                    targets = targets.masked_fill(rows < positions[:, :1], PAD_ID)
             loss = F.cross_entropy(
                 logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=PAD_ID
             )

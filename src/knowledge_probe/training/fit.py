@@ -33,7 +33,7 @@ def fit(
     trainer_options: dict[str, Any] | None = None,
     callbacks: list | None = None,
     prefix: str = "train",
-    trim_padding: bool = False,
+    packing: bool = False,
     compile_model: bool = False,
     resume: ResumeCheckpoint | None = None,
 ) -> FitSummary:
@@ -56,7 +56,7 @@ def fit(
     if resume is not None:
         callbacks.append(resume)
         ckpt_path = usable_checkpoint(resume.path, resume.fingerprint)
-    module = LanguageModelModule(model, optim, prefix, trim_padding, compile_model)
+    module = LanguageModelModule(model, optim, prefix, packing, compile_model)
     # metrics reach the tracker through callbacks (the curve recorder), not a Lightning logger
     trainer = pl.Trainer(max_epochs=max_epochs, logger=False, callbacks=callbacks, **options)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

@@ -7,24 +7,13 @@ import time
 import pytorch_lightning as pl
 import torch
 
-from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.gpt import GPT
+from knowledge_probe.models.packing import pack
 from knowledge_probe.training.optim import OptimConfig, lr_multiplier, make_optimizer
 
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the stage stops before writing anything."""
-
-
-def trim_trailing_padding(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Drop the trailing positions whose targets are pads in every row.
-
-    The loss ignores pad targets and attention is causal, so the loss and its gradients are
-    unchanged; name-QA batches are mostly padding, so this saves most of their compute.
-    """
-    real = (y != PAD_ID).any(dim=0).nonzero()
-    keep = int(real.max()) + 1 if real.numel() else 1
-    return x[:, :keep], y[:, :keep]
 
 
 class LanguageModelModule(pl.LightningModule):
@@ -38,11 +27,13 @@ class LanguageModelModule(pl.LightningModule):
         model: GPT,
         optim: OptimConfig,
         prefix: str = "train",
-        trim_padding: bool = False,
+        packing: bool = False,
         compile_model: bool = False,
     ):
+        """`packing`: train on the batch's examples packed into as few rows as fit (see
+        `models.packing`); the loss and its gradients are those of the padded batch."""
         super().__init__()
-        self.model, self.optim, self.prefix, self.trim_padding = model, optim, prefix, trim_padding
+        self.model, self.optim, self.prefix, self.packing = model, optim, prefix, packing
         # a compiled bound method, not a module, so the weights are registered once
         self._train_forward = (
             torch.compile(model.forward, dynamic=True) if compile_model else model.forward
@@ -59,10 +50,12 @@ class LanguageModelModule(pl.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         x, y = batch
-        full_size = y.numel()
-        if self.trim_padding:
-            x, y = trim_trailing_padding(x, y)
-        _, loss = self._train_forward(x, y)
+        full_size, examples = y.numel(), y.size(0)
+        if self.packing:
+            x, y, layout = pack(x, y)
+            _, loss = self._train_forward(x, y, layout)
+        else:
+            _, loss = self._train_forward(x, y)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
                 f"loss is {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
@@ -90,7 +83,7 @@ class LanguageModelModule(pl.LightningModule):
             metrics["tokens_per_sec"] = tokens / max(now - self._last_step_time, 1e-9)
         self._last_step_time = now
         metrics = {f"{self.prefix}/{k}": v for k, v in metrics.items()}
-        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=x.size(0))
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=examples)
         self.log(
             "loss",
             loss.detach(),
@@ -98,7 +91,7 @@ class LanguageModelModule(pl.LightningModule):
             on_step=True,
             on_epoch=False,
             logger=False,
-            batch_size=x.size(0),
+            batch_size=examples,
         )
         return loss
 
