@@ -8,10 +8,15 @@ from pathlib import Path
 
 import torch
 
-from knowledge_probe.analysis.complexity import ComplexitySpec, attention_path, measure, summarise
+from knowledge_probe.analysis.complexity import (
+    ComplexitySpec,
+    attention_path,
+    measure,
+    measured_config,
+    summarise,
+)
 from knowledge_probe.analysis.figures import complexity_figure
 from knowledge_probe.io import write_json, write_text
-from knowledge_probe.models import GPT
 from pipeline.cli import ConfigError
 from pipeline.common import (
     VARIANTS,
@@ -61,7 +66,7 @@ def run(cfg, context) -> dict:
         rows, paths = [], {}
         for variant in VARIANTS:
             config = model_config(cfg, variant, VOCAB_SIZE)
-            paths[variant] = attention_path(GPT(config), torch.device(device))
+            paths[variant] = attention_path(measured_config(config, spec), torch.device(device))
             rows += measure(config, spec, device)
         result = summarise(rows, spec, model_config(cfg, "vanilla", VOCAB_SIZE))
         result |= {"device": device, "threads": spec.threads, "attention_path": paths}

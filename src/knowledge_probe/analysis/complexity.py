@@ -127,26 +127,30 @@ def _peak_bytes(model: GPT, idx: torch.Tensor) -> int:
     return peak
 
 
-def _counted_flops(model: GPT, idx: torch.Tensor) -> int:
-    """FLOPs of one step as torch counts them, on the explicit attention path (the counter does
-    not see the fused CPU kernel; the explicit path does the same arithmetic)."""
+def _counted_flops(config: GPTConfig, batch_size: int, length: int) -> int:
+    """FLOPs of one step as torch counts them, on a copy of the model without weights (the meta
+    device: shapes only, so even L x L attention scores take no memory) and on the explicit
+    attention path (the counter does not see the fused CPU kernel; it does the same arithmetic)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    fused = [m.fused for m in model.modules() if hasattr(m, "fused")]
-    model.set_fused_attention(False)
-    try:
-        with FlopCounterMode(display=False) as counter:
-            _step(model, idx)
-    finally:
-        for m, f in zip((m for m in model.modules() if hasattr(m, "fused")), fused, strict=True):
-            m.fused = f
+    with torch.device("meta"):
+        model = GPT(replace(config, fused_attention=False)).train()
+        idx = torch.full((batch_size, length), 2, dtype=torch.long)
+    with FlopCounterMode(display=False) as counter:
+        _step(model, idx)
     return int(counter.get_total_flops())
 
 
-def attention_path(model: GPT, device: torch.device) -> str:
-    """Which attention code a training step of `model` runs on `device` (see Attention)."""
-    attn = next(m for m in model.modules() if hasattr(m, "fused"))
-    if not attn.fused or (device.type == "cpu" and attn.attn_drop.p > 0):
+def measured_config(config: GPTConfig, spec: ComplexitySpec) -> GPTConfig:
+    """The model that is measured: context for the longest length, no attention dropout, so the
+    fused kernel (which never materialises the L x L scores) serves a CPU step too; dropout
+    changes neither the FLOPs nor their growth."""
+    return replace(config, block_size=max(config.block_size, max(spec.lengths)), attn_pdrop=0.0)
+
+
+def attention_path(config: GPTConfig, device: torch.device) -> str:
+    """Which attention code a training step of a `config` model runs on `device` (see Attention)."""
+    if not config.fused_attention or (device.type == "cpu" and config.attn_pdrop > 0):
         return "explicit (materialised L x L scores)"
     return "fused scaled_dot_product_attention"
 
@@ -162,13 +166,13 @@ def measure(
 
 
 def _measure(config: GPTConfig, spec: ComplexitySpec, device: torch.device) -> list[dict]:
-    config = replace(config, block_size=max(config.block_size, max(spec.lengths)))
+    config = measured_config(config, spec)
     model = GPT(config).to(device).train()
     rows = []
     for length in spec.lengths:
         idx = torch.randint(2, config.vocab_size, (spec.batch_size, length), device=device)
         peak = _peak_bytes(model, idx)  # also the warm-up step
-        flops = _counted_flops(model, idx)
+        flops = _counted_flops(config, spec.batch_size, length)
         times = []
         for _ in range(spec.repeats):
             if device.type == "cuda":
