@@ -12,7 +12,7 @@ from dataclasses import fields
 
 from omegaconf import DictConfig, OmegaConf
 
-from knowledge_probe.models.gpt import PERCEIVER_ONLY, VARIANTS, GPTConfig
+from knowledge_probe.models.gpt import READ_BY, VARIANTS, GPTConfig
 from pipeline.cli import ConfigError
 
 INITS = ("scratch", "pretrained")
@@ -66,8 +66,7 @@ def dvc_stage(stage: str, variant: str | None = None, init: str | None = None) -
 def model_fields(variant: str) -> tuple[str, ...]:
     """The `model.*` keys that a `variant` model is built from."""
     names = [f.name for f in fields(GPTConfig) if f.name not in NOT_FROM_MODEL_SECTION]
-    if variant != "perceiver":
-        names = [n for n in names if n not in PERCEIVER_ONLY]
+    names = [n for n in names if variant in READ_BY.get(n, (variant,))]
     return tuple(names)
 
 

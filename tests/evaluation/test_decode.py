@@ -17,8 +17,10 @@ from knowledge_probe.models.gpt import GPT, GPTConfig
 
 BLOCK = 48
 BOTTLENECK = 24
-# "perceiver-right": the perceiver with right-aligned latents
-VARIANTS = ["vanilla", "perceiver", "perceiver-right"]
+CHUNK = 5
+# "perceiver-right": the perceiver with right-aligned latents; "chunked": chunks of CHUNK
+# positions, each position reading the latents of the 3 chunks before its own
+VARIANTS = ["vanilla", "perceiver", "perceiver-right", "chunked"]
 
 
 def config(vocab: Vocabulary, variant: str, dropout: float = 0.0) -> GPTConfig:
@@ -31,7 +33,8 @@ def config(vocab: Vocabulary, variant: str, dropout: float = 0.0) -> GPTConfig:
         n_embd=32,
         variant=body,
         latent_alignment=alignment or "left",
-        bottleneck_dim=BOTTLENECK,
+        bottleneck_dim=3 if body == "chunked" else BOTTLENECK,
+        chunk_size=CHUNK,
         embd_pdrop=dropout,
         resid_pdrop=dropout,
         attn_pdrop=dropout,
@@ -254,6 +257,7 @@ def test_cached_step_logits_equal_full_forward(
         variant=body,
         latent_alignment=alignment or "left",
         bottleneck_dim=bottleneck_dim,
+        chunk_size=3,
         position=position,
     )
     model = sensitive(GPT(cfg))

@@ -16,7 +16,9 @@ from knowledge_probe.models.gpt import GPT, GPTConfig
 VARIANTS = ["vanilla", "perceiver"]
 
 
-@pytest.mark.parametrize("variant, expected", [("vanilla", 3_323_392), ("perceiver", 3_331_584)])
+@pytest.mark.parametrize(
+    "variant, expected", [("vanilla", 3_323_392), ("perceiver", 3_331_584), ("chunked", 3_323_392)]
+)
 def test_parameter_count_of_the_reference_size(variant: str, expected: int) -> None:
     config = GPTConfig(
         vocab_size=256, block_size=128, n_layer=4, n_head=8, n_embd=256, variant=variant
@@ -83,7 +85,7 @@ def test_causal_mask_is_upper_left_aligned() -> None:
     assert shifted.tolist() == [[True] * 4 + [False], [True] * 5]
 
 
-BODIES = [("vanilla", "left"), ("perceiver", "left"), ("perceiver", "right")]
+BODIES = [("vanilla", "left"), ("perceiver", "left"), ("perceiver", "right"), ("chunked", "left")]
 
 
 @pytest.mark.parametrize("variant, alignment", BODIES)
@@ -100,6 +102,7 @@ def test_changing_a_token_never_changes_earlier_logits(
         fused_attention=fused,
         position=position,
         latent_alignment=alignment,
+        chunk_size=4,
     )
     if init == "large":
         model = sensitive(model)
@@ -117,7 +120,8 @@ def test_changing_a_token_never_changes_earlier_logits(
             # with weights large enough to see every dependency: where does the change reach?
             later = (logits[:, t + 1 :] - base[:, t + 1 :]).abs().amax(dim=(0, 2)) > 1e-3
             positions = torch.arange(t + 1, 32)
-            if variant == "vanilla" or (alignment == "left" and t < 8):
+            # chunked: later positions of its chunk, and every later chunk through the latents
+            if variant in ("vanilla", "chunked") or (alignment == "left" and t < 8):
                 expected = torch.ones_like(later)
             elif alignment == "left":  # past the bottleneck an input reaches no latent
                 expected = torch.zeros_like(later)

@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError
 
-from knowledge_probe.models.gpt import PERCEIVER_ONLY, GPTConfig
+from knowledge_probe.models.gpt import BODIES, READ_BY, GPTConfig
 from pipeline.cli import ConfigError
 from pipeline.stages import PARAMS, declared, model_fields, stage_view
 
@@ -56,11 +56,14 @@ def test_the_report_sees_the_whole_configuration() -> None:
     )
 
 
-def test_model_keys_cover_gptconfig_and_perceiver_keys_are_the_perceivers_alone() -> None:
+def test_model_keys_cover_gptconfig_and_each_body_reads_its_own() -> None:
     every = {f.name for f in fields(GPTConfig)}
-    assert set(model_fields("perceiver")) | {"vocab_size", "variant", "fused_attention"} == every
-    assert set(model_fields("perceiver")) - set(model_fields("vanilla")) == set(PERCEIVER_ONLY)
-    assert set(PARAMS_YAML.model) - {"variant"} == set(model_fields("perceiver"))
+    read = {name for body in BODIES for name in model_fields(body)}
+    assert read | {"vocab_size", "variant", "fused_attention"} == every
+    for body in BODIES:
+        own = set(model_fields(body)) - set(model_fields("vanilla"))
+        assert own == {name for name, readers in READ_BY.items() if body in readers}
+    assert set(PARAMS_YAML.model) - {"variant"} == read
 
 
 def test_code_deps_follow_imports() -> None:

@@ -13,6 +13,7 @@ import torch
 
 from knowledge_probe.data.vocab import MASK_ID, PAD_ID
 from knowledge_probe.models.attention import KVCache
+from knowledge_probe.models.chunked import read_one, summarise_chunks
 from knowledge_probe.models.gpt import GPT
 
 
@@ -52,11 +53,31 @@ class _Stepper:
         if model.config.variant == "perceiver":
             self.down_cache, self.up_cache = KVCache(capacity), KVCache(capacity)
         self.done = 0  # positions already processed
+        self.latents = None  # chunked: the final latents of the chunks completed so far
+
+    def _chunked(self, t: int) -> torch.Tensor:
+        """A latent once its chunk is complete (cached in the latent blocks), then the up block
+        for position t alone."""
+        model, chunk = self.model, self.model.config.chunk_size
+        k, done = t // chunk, 0 if self.latents is None else self.latents.size(1)
+        x = model.embed(self.tokens[:, k * chunk : t + 1], offset=k * chunk)
+        if self.latents is None:
+            self.latents = x.new_zeros(x.size(0), 0, x.size(2))
+        if k > done:
+            inputs = model.embed(self.tokens[:, done * chunk : k * chunk], offset=done * chunk)
+            z = summarise_chunks(model.down, inputs, chunk, first=done)
+            for block, cache in zip(model.blocks, self.caches, strict=True):
+                z = block(z, q_offset=done, cache=cache)
+            self.latents = torch.cat([self.latents, z], dim=1)
+        y = read_one(model.up, x, self.latents, t, chunk, model.config.bottleneck_dim)
+        return model.head(model.ln_f(y[:, -1]))
 
     def logits(self, t: int) -> torch.Tensor:
         model, first = self.model, self.done
         if model.right_aligned:
             return model(self.tokens[:, : t + 1])[0][:, -1]
+        if model.config.variant == "chunked":
+            return self._chunked(t)
         x = model.embed(self.tokens[:, first : t + 1], offset=first)
         if model.config.variant == "vanilla":
             for block, cache in zip(model.blocks, self.caches, strict=True):

@@ -10,15 +10,23 @@ from torch import nn
 
 from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.attention import Attention, KVCache, RotaryEmbedding
+from knowledge_probe.models.chunked import chunked_hidden
 from knowledge_probe.models.packing import NO_EXAMPLE, Layout, reachable, segment_mask
 
+# the two bodies of the reference experiment, which the pipeline trains
 VARIANTS = ("vanilla", "perceiver")
+# every body a model can have: the reference's two, and a bottleneck that every input reaches
+BODIES = (*VARIANTS, "chunked")
 POSITIONS = ("learned", "rotary")
 # left: latent j sees inputs 0..j (the reference). right: the latents sit on each example's last
 # bottleneck_dim positions, as in Perceiver AR, so every input position reaches some latent.
 LATENT_ALIGNMENTS = ("left", "right")
-# the fields that only the perceiver body reads; a vanilla model ignores them
-PERCEIVER_ONLY = ("bottleneck_dim", "latent_alignment")
+# the fields that only some bodies read; the others ignore them
+READ_BY = {
+    "bottleneck_dim": ("perceiver", "chunked"),
+    "latent_alignment": ("perceiver",),
+    "chunk_size": ("chunked",),
+}
 # the accepted Python types of GPTConfig's annotations (an int is a fine float)
 FIELD_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool}
 
@@ -34,7 +42,10 @@ class GPTConfig:
     resid_pdrop: float = 0.1
     attn_pdrop: float = 0.1
     variant: str = "vanilla"
+    # perceiver: the number of latents; chunked: how many chunks' latents a position reads
     bottleneck_dim: int = 32
+    # chunked: positions per chunk, each summarised by one latent
+    chunk_size: int = 16
     # learned: an absolute position table (the reference). rotary: rotary embeddings in attention.
     position: str = "learned"
     latent_alignment: str = "left"
@@ -46,8 +57,8 @@ class GPTConfig:
             value, kind = getattr(self, field.name), FIELD_TYPES[field.type]
             if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
                 raise ValueError(f"{field.name} must be {field.type}, got {value!r}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(VARIANTS)}")
+        if self.variant not in BODIES:
+            raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(BODIES)}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.position not in POSITIONS:
@@ -64,6 +75,16 @@ class GPTConfig:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.variant == "chunked":
+            if self.chunk_size < 1 or self.bottleneck_dim < 1:
+                raise ValueError(
+                    f"chunk_size and bottleneck_dim must be positive, got {self.chunk_size} "
+                    f"and {self.bottleneck_dim}"
+                )
+            if self.n_layer < 2:
+                raise ValueError(
+                    f"the chunked body needs n_layer >= 2 (down and up blocks), got {self.n_layer}"
+                )
         if self.variant == "perceiver":
             if not 1 <= self.bottleneck_dim <= self.block_size:
                 raise ValueError(
@@ -293,6 +314,9 @@ class GPT(nn.Module):
         self.drop = nn.Dropout(config.embd_pdrop)
         if config.variant == "vanilla":
             self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        elif config.variant == "chunked":  # the same blocks as vanilla, wired as a bottleneck
+            self.down, self.up = Block(config), Block(config)
+            self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer - 2))
         else:
             self.down = DownProjectBlock(config)
             self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer - 2))
@@ -337,6 +361,11 @@ class GPT(nn.Module):
         return self.drop(x)
 
     @property
+    def packable(self) -> bool:
+        """Whether `forward` takes packed batches (see `packing`)."""
+        return self.config.variant != "chunked"
+
+    @property
     def right_aligned(self) -> bool:
         return self.config.variant == "perceiver" and self.config.latent_alignment == "right"
 
@@ -354,6 +383,8 @@ class GPT(nn.Module):
             for block in self.blocks:
                 x = block(x)
             return x
+        if self.config.variant == "chunked":
+            return chunked_hidden(self, x)
         if self.right_aligned:
             if positions is None:
                 positions = aligned_positions(idx, self.config.bottleneck_dim)

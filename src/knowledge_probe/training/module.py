@@ -51,7 +51,7 @@ class LanguageModelModule(pl.LightningModule):
     ) -> torch.Tensor:
         x, y = batch
         full_size, examples = y.numel(), y.size(0)
-        if self.packing:
+        if self.packing and self.model.packable:
             x, y, layout = pack(x, y)
             _, loss = self._train_forward(x, y, layout)
         else:
