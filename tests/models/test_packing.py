@@ -19,12 +19,12 @@ from knowledge_probe.models.packing import NO_EXAMPLE, example_lengths, pack
 BLOCK = 64
 # every body and option that changes how attention is masked or positions are read
 MODELS = [
-    dict(variant=v, position=p, latent_alignment=a, fused_attention=f)
+    dict(variant=v, position=p, latent_alignment=a, fused_attention=f, chunk_size=8)
     for v, p, a, f in itertools.product(
-        ["vanilla", "perceiver"], ["learned", "rotary"], ["left", "right"], [True, False]
+        ["vanilla", "perceiver", "chunked"], ["learned", "rotary"], ["left", "right"], [True, False]
     )
-    if not (v == "vanilla" and a == "right")
-]
+    if not (v != "perceiver" and a == "right")
+] + [dict(variant="chunked", chunk_size=4, bottleneck_dim=2)]  # a window shorter than a row
 
 
 def corruption_batch() -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -61,7 +61,7 @@ def test_packed_loss_and_gradients_equal_the_padded_batch(make_config, sensitive
     model = sensitive(
         GPT(make_config(vocab_size=vocab_size, block_size=BLOCK, n_layer=3, **options)).double()
     )
-    px, py, layout = pack(x, y)
+    px, py, layout = pack(x, y, unit=model.packing_unit)
     assert px.size(0) < x.size(0)
 
     _, padded = model(x, y)
@@ -80,19 +80,19 @@ rows = st.lists(st.integers(0, 20), min_size=1, max_size=12)
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows)
-def test_packing_keeps_every_example_whole_and_in_order(lengths):
-    """Each example with a target appears once, contiguous, positions 0..n-1, its tokens intact;
-    no row exceeds the context."""
+@given(rows, st.sampled_from([1, 4]))
+def test_packing_keeps_every_example_whole_and_in_order(lengths, unit):
+    """Each example with a target appears once, contiguous, positions 0..n-1, its tokens intact,
+    in whole units (filled up with pads of its own); no row exceeds the context."""
     width = 20
     x = torch.full((len(lengths), width), PAD_ID)
     y = torch.full((len(lengths), width), PAD_ID)
     for i, n in enumerate(lengths):
         x[i, :n] = torch.arange(n) + 100 * (i + 1)
         y[i, : max(n - 1, 0)] = 7  # the last input predicts nothing, as after span corruption
-    px, py, layout = pack(x, y)
+    px, py, layout = pack(x, y, unit=unit)
 
-    assert px.size(1) <= width
+    assert px.size(1) <= width and px.size(1) % unit == 0
     found = []
     for r in range(px.size(0)):
         for segment in layout.segments[r].unique().tolist():
@@ -104,9 +104,11 @@ def test_packing_keeps_every_example_whole_and_in_order(lengths):
             tokens = px[r, where]
             example = int(tokens[0]) // 100 - 1
             n = lengths[example]
-            assert tokens.tolist() == x[example, :n].tolist()
-            assert py[r, where].tolist() == y[example, :n].tolist()
-            assert layout.positions[r, where].tolist() == list(range(n))
+            assert len(where) == -(-n // unit) * unit
+            assert tokens.tolist() == x[example, :n].tolist() + [PAD_ID] * (len(where) - n)
+            assert py[r, where].tolist()[:n] == y[example, :n].tolist()
+            assert (py[r, where[n:]] == PAD_ID).all()
+            assert layout.positions[r, where].tolist() == list(range(len(where)))
             assert (layout.lengths[r, where] == n).all()
             found.append(example)
     with_target = [i for i, n in enumerate(lengths) if n > 1]

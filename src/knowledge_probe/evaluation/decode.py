@@ -65,7 +65,8 @@ class _Stepper:
             self.latents = x.new_zeros(x.size(0), 0, x.size(2))
         if k > done:
             inputs = model.embed(self.tokens[:, done * chunk : k * chunk], offset=done * chunk)
-            z = summarise_chunks(model.down, inputs, chunk, first=done)
+            ranks = torch.arange(done, k, device=inputs.device).expand(inputs.size(0), -1)
+            z = summarise_chunks(model.down, inputs, chunk, ranks)
             for block, cache in zip(model.blocks, self.caches, strict=True):
                 z = block(z, q_offset=done, cache=cache)
             self.latents = torch.cat([self.latents, z], dim=1)

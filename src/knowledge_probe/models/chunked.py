@@ -17,80 +17,91 @@ import torch
 import torch.nn.functional as F
 
 from knowledge_probe.models.attention import causal_mask
+from knowledge_probe.models.packing import segment_mask
+
+UNUSED = -2  # the segment of a window slot before an example's first chunk
 
 
-def chunk_ends(n_chunks: int, chunk: int, device: torch.device) -> torch.Tensor:
-    """[n] the input position each chunk's latent stands at (and summarises up to)."""
-    return torch.arange(1, n_chunks + 1, device=device) * chunk - 1
-
-
-def summarise_chunks(down, x: torch.Tensor, chunk: int, first: int = 0) -> torch.Tensor:
-    """x [B, n*c, d] (whole chunks, from chunk `first` on) -> latents [B, n, d]: each chunk's
-    last input reads the chunk."""
+def summarise_chunks(down, x: torch.Tensor, chunk: int, ranks: torch.Tensor) -> torch.Tensor:
+    """x [B, n*c, d] (whole chunks; chunk i is its example's chunk `ranks` [B, n]) -> latents
+    [B, n, d]: each chunk's last input reads the chunk."""
     b, length, d = x.shape
     n = length // chunk
     inputs = x.reshape(b * n, chunk, d)
     query = inputs[:, -1:]
-    ends = (chunk_ends(n, chunk, x.device) + first * chunk).repeat(b)[:, None]  # [B*n, 1]
-    positions = ends - chunk + 1 + torch.arange(chunk, device=x.device)[None, :]
+    starts = ranks.reshape(b * n, 1) * chunk
+    positions = starts + torch.arange(chunk, device=x.device)[None, :]
     # q_offset: the query stands after every key (it is the chunk's last position)
     z = query + down.attn(
-        down.ln1(query), inputs, chunk - 1, q_positions=ends, k_positions=positions
+        down.ln1(query), inputs, chunk - 1, q_positions=positions[:, -1:], k_positions=positions
     )
     z = z + down.mlp(down.ln2(z))
     return z.reshape(b, n, d)
 
 
-def latent_windows(latents: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each chunk k: the latents of chunks k-window..k-1 [B, n, w, d] and which exist [n, w]."""
-    b, n, d = latents.shape
-    padded = F.pad(latents, (0, 0, window, 0))  # w empty slots before chunk 0
-    windows = padded.unfold(1, window, 1)[:, :n].permute(0, 1, 3, 2)  # [B, n, w, d]
-    slots = torch.arange(window, device=latents.device)
-    index = torch.arange(n, device=latents.device)[:, None] - window + slots[None]
-    return windows, index >= 0
+def windows_of(values: torch.Tensor, window: int, fill: float) -> torch.Tensor:
+    """For each chunk k of `values` [B, n, ...]: those of chunks k-window..k-1 [B, n, w, ...],
+    `fill` before the first chunk."""
+    extra = values.dim() - 2
+    padded = F.pad(values, (0, 0) * extra + (window, 0), value=fill)
+    unfolded = padded.unfold(1, window, 1)[:, : values.size(1)]  # window dim last
+    return unfolded.movedim(-1, 2)
 
 
 def read_chunks(
-    up, x: torch.Tensor, latents: torch.Tensor, chunk: int, window: int
+    up,
+    x: torch.Tensor,
+    latents: torch.Tensor,
+    chunk: int,
+    window: int,
+    ranks: torch.Tensor,
+    segments: torch.Tensor,
 ) -> torch.Tensor:
-    """x [B, n*c, d], latents [B, n, d] -> y: each position reads the `window` latents of the
-    chunks before its own and its own chunk's inputs up to itself."""
+    """x [B, n*c, d], latents [B, n, d] -> y: each position reads the latents of the `window`
+    chunks before its own, of its own example (`segments` [B, n]), and its own chunk's inputs
+    up to itself."""
     b, length, d = x.shape
     n = length // chunk
-    windows, exists = latent_windows(up.ln1(latents), window)
+    seen = windows_of(up.ln1(latents), window, 0.0)  # [B, n, w, d]
+    same = windows_of(segments, window, UNUSED) == segments[..., None]  # [B, n, w]
     inputs = x.reshape(b, n, chunk, d)
-    keys = torch.cat([windows, inputs], dim=2).reshape(b * n, window + chunk, d)
-    starts = torch.arange(n, device=x.device) * chunk
-    slots = torch.arange(window, device=x.device)
-    latent_positions = (starts[:, None] + (slots[None] - window + 1) * chunk - 1).clamp(min=0)
-    input_positions = starts[:, None] + torch.arange(chunk, device=x.device)[None]
-    k_positions = torch.cat([latent_positions, input_positions], dim=1).repeat(b, 1)
-    local = causal_mask(chunk, chunk, 0, x.device)  # [c, c]
-    mask = torch.cat([exists[:, None, :].expand(n, chunk, window), local.expand(n, -1, -1)], -1)
-    mask = mask.repeat(b, 1, 1).unsqueeze(1)  # [B*n, 1, c, w+c]
-    queries = inputs.reshape(b * n, chunk, d)
+    keys = torch.cat([seen, inputs], dim=2).reshape(b * n, window + chunk, d)
+    offsets = torch.arange(chunk, device=x.device)
+    latent_positions = (windows_of(ranks, window, 0) * chunk + chunk - 1).clamp(min=0)
+    input_positions = ranks[..., None] * chunk + offsets  # [B, n, c]
+    k_positions = torch.cat([latent_positions, input_positions], dim=2).reshape(b * n, -1)
+    local = causal_mask(chunk, chunk, 0, x.device).expand(b, n, -1, -1)  # [B, n, c, c]
+    mask = torch.cat([same[:, :, None, :].expand(-1, -1, chunk, -1), local], dim=-1)
     read = up.attn(
-        queries,
+        inputs.reshape(b * n, chunk, d),
         keys,
-        mask=mask,
-        q_positions=input_positions.repeat(b, 1),
+        mask=mask.reshape(b * n, 1, chunk, window + chunk),
+        q_positions=input_positions.reshape(b * n, chunk),
         k_positions=k_positions,
     )
     y = x + read.reshape(b, length, d)
     return y + up.mlp(up.ln2(y))
 
 
-def chunked_hidden(model, x: torch.Tensor) -> torch.Tensor:
-    """Final hidden states of the chunked body for embedded inputs x [B, T, d]."""
+def chunked_hidden(
+    model, x: torch.Tensor, positions: torch.Tensor | None = None, segments=None
+) -> torch.Tensor:
+    """Final hidden states of the chunked body for embedded inputs x [B, T, d]: one example per
+    row, or packed ones (`positions`, `segments` [B, T], each example in whole chunks)."""
     chunk, window = model.config.chunk_size, model.config.bottleneck_dim
-    length = x.size(1)
-    whole = -(-length // chunk) * chunk
-    x = F.pad(x, (0, 0, 0, whole - length))  # padding after the end changes no earlier output
-    z = summarise_chunks(model.down, x, chunk)
+    b, length, _ = x.shape
+    if positions is None:
+        whole = -(-length // chunk) * chunk
+        x = F.pad(x, (0, 0, 0, whole - length))  # padding after the end changes nothing earlier
+        positions = torch.arange(whole, device=x.device).expand(b, -1)
+        segments = torch.zeros_like(positions)
+    ranks, chunk_segments = positions[:, ::chunk] // chunk, segments[:, ::chunk]
+    z = summarise_chunks(model.down, x, chunk, ranks)
+    among = segment_mask(chunk_segments, ranks, chunk_segments, ranks)
     for block in model.blocks:
-        z = block(z)
-    return read_chunks(model.up, x, z, chunk, window)[:, :length]
+        z = block(z, mask=among, positions=ranks)
+    y = read_chunks(model.up, x, z, chunk, window, ranks, chunk_segments)
+    return y[:, :length]
 
 
 def read_one(

@@ -85,6 +85,11 @@ class GPTConfig:
                 raise ValueError(
                     f"the chunked body needs n_layer >= 2 (down and up blocks), got {self.n_layer}"
                 )
+            if self.block_size % self.chunk_size:
+                raise ValueError(
+                    f"block_size ({self.block_size}) must be a multiple of chunk_size "
+                    f"({self.chunk_size})"
+                )
         if self.variant == "perceiver":
             if not 1 <= self.bottleneck_dim <= self.block_size:
                 raise ValueError(
@@ -361,9 +366,9 @@ class GPT(nn.Module):
         return self.drop(x)
 
     @property
-    def packable(self) -> bool:
-        """Whether `forward` takes packed batches (see `packing`)."""
-        return self.config.variant != "chunked"
+    def packing_unit(self) -> int:
+        """Packed batches give each example a whole number of these (see `packing.pack`)."""
+        return self.config.chunk_size if self.config.variant == "chunked" else 1
 
     @property
     def right_aligned(self) -> bool:
@@ -395,6 +400,8 @@ class GPT(nn.Module):
         """Final hidden states of a packed batch (see `packing`): each example as if alone."""
         segments, positions = layout.segments, layout.positions
         x = self.embed(idx, positions=positions)
+        if self.config.variant == "chunked":
+            return chunked_hidden(self, x, positions, segments)
         if self.config.variant == "vanilla":
             mask = segment_mask(segments, positions, segments, positions)
             for block in self.blocks:

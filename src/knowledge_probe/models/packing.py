@@ -59,29 +59,32 @@ def first_fit_decreasing(lengths: list[int], capacity: int) -> list[list[int]]:
 
 
 def pack(
-    x: torch.Tensor, y: torch.Tensor, capacity: int | None = None
+    x: torch.Tensor, y: torch.Tensor, capacity: int | None = None, unit: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor, Layout]:
     """Pack the examples of (x, y) [B, T] into rows of at most `capacity` (default T) tokens.
 
-    Examples with no target are left out (they add nothing to the loss or its gradients). The
-    rows are as long as the fullest one. The layout is built in Python, the tokens are moved by
-    one gather on the batch's device.
+    Each example takes a whole number of `unit`s (a chunk of the chunked body), its last one
+    filled up with pads that belong to it and continue its positions. Examples with no target
+    are left out (they add nothing to the loss or its gradients). The rows are as long as the
+    fullest one. The layout is built in Python, the tokens are moved by one gather on the
+    batch's device.
     """
     capacity = capacity or x.size(1)
     lengths = example_lengths(x, y).tolist()
     has_target = (y != PAD_ID).any(dim=1).tolist()
     kept = [i for i, n in enumerate(lengths) if n > 0 and has_target[i]]
-    rows = first_fit_decreasing([lengths[i] for i in kept], capacity)
-    width = max([1, *(sum(lengths[kept[j]] for j in row) for row in rows)])
+    slots = {i: -(-lengths[i] // unit) * unit for i in kept}
+    rows = first_fit_decreasing([slots[i] for i in kept], capacity)
+    width = max([unit, *(sum(slots[kept[j]] for j in row) for row in rows)])
     source, segments, positions, example_length = [], [], [], []
     for row in rows or [[]]:
         row_start = len(source)
         for segment, j in enumerate(row):
-            i, n = kept[j], lengths[kept[j]]
-            source += range(i * x.size(1), i * x.size(1) + n)
-            segments += [segment] * n
-            positions += range(n)
-            example_length += [n] * n
+            i, n, slot = kept[j], lengths[kept[j]], slots[kept[j]]
+            source += [*range(i * x.size(1), i * x.size(1) + n), *[-1] * (slot - n)]
+            segments += [segment] * slot
+            positions += range(slot)
+            example_length += [n] * slot
         fill = width - (len(source) - row_start)
         source += [-1] * fill
         segments += [NO_EXAMPLE] * fill

@@ -51,8 +51,8 @@ class LanguageModelModule(pl.LightningModule):
     ) -> torch.Tensor:
         x, y = batch
         full_size, examples = y.numel(), y.size(0)
-        if self.packing and self.model.packable:
-            x, y, layout = pack(x, y)
+        if self.packing:
+            x, y, layout = pack(x, y, unit=self.model.packing_unit)
             _, loss = self._train_forward(x, y, layout)
         else:
             _, loss = self._train_forward(x, y)
