@@ -17,7 +17,7 @@ from knowledge_probe.models.gpt import GPT, GPTConfig
 
 BLOCK = 48
 BOTTLENECK = 24
-CHUNK = 5
+CHUNK = 4
 # "perceiver-right": the perceiver with right-aligned latents; "chunked": chunks of CHUNK
 # positions, each position reading the latents of the 3 chunks before its own
 VARIANTS = ["vanilla", "perceiver", "perceiver-right", "chunked"]
@@ -257,7 +257,7 @@ def test_cached_step_logits_equal_full_forward(
         variant=body,
         latent_alignment=alignment or "left",
         bottleneck_dim=bottleneck_dim,
-        chunk_size=3,
+        chunk_size=4,
         position=position,
     )
     model = sensitive(GPT(cfg))
