@@ -27,9 +27,7 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
         }
     if data_cfg.source in ("cs224n", "files"):  # the course's files, digests checked; or yours
         return locate(data_cfg.path, scratch, DIGESTS if data_cfg.source == "cs224n" else None)
-    raise ConfigError(
-        f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n, files"
-    )
+    raise ConfigError(f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n, files")
 
 
 def check_characters(path: Path, questions: list, vocab: Vocabulary) -> None:
