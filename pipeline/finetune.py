@@ -36,7 +36,6 @@ def run(cfg, context, variant: str, init: str) -> dict:
         cfg.finetune.batch_size,
         fast=bool(cfg.fast),
         shuffle=bool(cfg.finetune.shuffle),
-        num_workers=cfg.trainer.num_workers,
         seed=int(cfg.seed),
     )
     resume = resume_checkpoint(

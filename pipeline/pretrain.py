@@ -27,7 +27,6 @@ def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataMod
         cfg.pretrain.batch_size,
         fast=bool(cfg.fast),
         shuffle=bool(cfg.pretrain.shuffle),
-        num_workers=cfg.trainer.num_workers,
         window=cfg.pretrain.window,
         seed=int(cfg.seed),
         questions=data.train if cfg.pretrain.mix_questions else (),
