@@ -12,8 +12,9 @@ from knowledge_probe.data.errors import DataFormatError
 from knowledge_probe.data.synthetic import SyntheticSpec, generate
 from knowledge_probe.io import write_json, write_text, write_with
 from pipeline.cli import ConfigError
-from pipeline.common import run_stage_command, tracked_stage
+from pipeline.command import run_stage_command
 from pipeline.records import data_fingerprint
+from pipeline.tracked import tracked_stage
 
 
 def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
