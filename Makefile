@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup run smoke test lint params dvc.yaml clean
+.PHONY: setup run smoke test test-fast lint params dvc.yaml clean
 
 setup: $(VENV)/.installed
 
@@ -24,8 +24,12 @@ smoke: setup  ## the whole chain on tiny settings (about a minute), leaving para
 test: setup  ## the test suite (what CI runs)
 	$(BIN)/python -m pytest
 
-lint: setup
+test-fast: setup  ## the tests not marked slow: a few minutes, for the edit-test loop
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: setup  ## ruff's lint rules and its formatting (`ruff format` fixes the latter)
 	$(BIN)/ruff check src pipeline tests benchmarks tools
+	$(BIN)/ruff format --check src pipeline tests benchmarks tools
 
 params: setup  ## recompose params.yaml from conf/ (pass overrides with ARGS="experiment=handout")
 	$(BIN)/python tools/compose_params.py $(ARGS)

@@ -43,18 +43,14 @@ from knowledge_probe.models import GPT  # noqa: E402
 from knowledge_probe.training import fit  # noqa: E402
 from pipeline import prepare  # noqa: E402
 from pipeline.cli import run_command  # noqa: E402
-from pipeline.common import (  # noqa: E402
-    model_config,
-    optim_config,
-    quiet_libraries,
-    read_prepared,
-    seed_all,
-    trainer_options,
-    validate,
-)
+from pipeline.configs import model_config, optim_config, trainer_options  # noqa: E402
+from pipeline.params import validate  # noqa: E402
+from pipeline.prepared import read_prepared  # noqa: E402
 from pipeline.pretrain import pretrain_datamodule  # noqa: E402
 from pipeline.records import RunContext  # noqa: E402
+from pipeline.runtime import seed_all  # noqa: E402
 from pipeline.stages import stage_view  # noqa: E402
+from pipeline.tracked import quiet_libraries  # noqa: E402
 
 
 def stored_fraction(model: GPT, vocab, people: list[Question]) -> float:

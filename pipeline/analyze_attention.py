@@ -8,7 +8,8 @@ from knowledge_probe.analysis.attention_exploration import AttentionSpec, explor
 from knowledge_probe.analysis.figures import attention_figures
 from knowledge_probe.io import write_json
 from pipeline.cli import ConfigError
-from pipeline.common import run_stage_command, tracked_stage
+from pipeline.command import run_stage_command
+from pipeline.tracked import tracked_stage
 
 
 def spec_from(cfg) -> AttentionSpec:

@@ -17,15 +17,12 @@ from knowledge_probe.analysis.complexity import (
 )
 from knowledge_probe.analysis.figures import complexity_figure
 from knowledge_probe.io import write_json, write_text
+from knowledge_probe.models import VARIANTS
 from pipeline.cli import ConfigError
-from pipeline.common import (
-    VARIANTS,
-    configure_precision,
-    model_config,
-    run_stage_command,
-    seed_all,
-    tracked_stage,
-)
+from pipeline.command import run_stage_command
+from pipeline.configs import model_config
+from pipeline.runtime import configure_precision, seed_all
+from pipeline.tracked import tracked_stage
 
 # The benchmark's token ids are random: any vocabulary of the corpus's order of size will do, and
 # the stage then needs no prepared data.

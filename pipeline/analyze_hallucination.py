@@ -14,16 +14,14 @@ from knowledge_probe.analysis.threads import torch_threads
 from knowledge_probe.data import max_truncation
 from knowledge_probe.evaluation import format_records, predict, read_predictions
 from knowledge_probe.io import write_json, write_text
+from knowledge_probe.models import VARIANTS
 from knowledge_probe.training import CheckpointError, load_model
-from pipeline.common import (
-    INITS,
-    VARIANTS,
-    configure_precision,
-    model_config,
-    read_prepared,
-    run_stage_command,
-    tracked_stage,
-)
+from pipeline.command import run_stage_command
+from pipeline.configs import model_config
+from pipeline.prepared import read_prepared
+from pipeline.runtime import configure_precision
+from pipeline.stages import INITS
+from pipeline.tracked import tracked_stage
 
 
 def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, list]:

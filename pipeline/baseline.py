@@ -6,7 +6,9 @@ from pathlib import Path
 
 from knowledge_probe.evaluation import ExactMatch, majority_place
 from knowledge_probe.io import write_json
-from pipeline.common import read_prepared, run_stage_command, tracked_stage
+from pipeline.command import run_stage_command
+from pipeline.prepared import read_prepared
+from pipeline.tracked import tracked_stage
 
 
 def run(cfg, context) -> dict:

@@ -10,13 +10,11 @@ import torch
 from knowledge_probe.evaluation import ExactMatch, predict, write_predictions
 from knowledge_probe.io import write_json
 from knowledge_probe.training import load_model
-from pipeline.common import (
-    configure_precision,
-    model_config,
-    read_prepared,
-    run_stage_command,
-    tracked_stage,
-)
+from pipeline.command import run_stage_command
+from pipeline.configs import model_config
+from pipeline.prepared import read_prepared
+from pipeline.runtime import configure_precision
+from pipeline.tracked import tracked_stage
 
 
 def run(cfg, context, variant: str, init: str) -> dict:

@@ -22,6 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from knowledge_probe.io import write_json
+from knowledge_probe.reporting import FAILURE_FILE
 from knowledge_probe.training import TrainingInterrupted
 from pipeline import (
     analyze_attention,
@@ -35,10 +36,10 @@ from pipeline import (
     report,
 )
 from pipeline.cli import EXPECTED, debugging, fail, run_command
-from pipeline.common import INITS, quiet_libraries, validate
-from pipeline.compare import FAILURE_FILE
+from pipeline.params import validate
 from pipeline.records import RunContext, setting_label
-from pipeline.stages import stage_view
+from pipeline.stages import INITS, stage_view
+from pipeline.tracked import quiet_libraries
 
 
 def run_chain(cfg: DictConfig, output_dir: Path, context: RunContext) -> list[dict]:

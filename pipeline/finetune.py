@@ -6,16 +6,13 @@ from pathlib import Path
 
 from knowledge_probe.models import GPT
 from knowledge_probe.training import FinetuneDataModule, load_model, save_model
-from pipeline.common import (
-    configure_precision,
-    model_config,
-    read_prepared,
-    run_stage_command,
-    seed_all,
-    tracked_stage,
-)
+from pipeline.command import run_stage_command
+from pipeline.configs import model_config
+from pipeline.prepared import read_prepared
+from pipeline.runtime import configure_precision, seed_all
 from pipeline.stages import dvc_stage
-from pipeline.training import resume_checkpoint, train_and_record
+from pipeline.tracked import tracked_stage
+from pipeline.train_stage import resume_checkpoint, train_and_record
 
 
 def run(cfg, context, variant: str, init: str) -> dict:
@@ -37,7 +34,6 @@ def run(cfg, context, variant: str, init: str) -> dict:
         cfg.finetune.batch_size,
         fast=bool(cfg.fast),
         shuffle=bool(cfg.finetune.shuffle),
-        num_workers=cfg.trainer.num_workers,
         seed=int(cfg.seed),
     )
     resume = resume_checkpoint(

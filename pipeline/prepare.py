@@ -12,8 +12,9 @@ from knowledge_probe.data.errors import DataFormatError
 from knowledge_probe.data.synthetic import SyntheticSpec, generate
 from knowledge_probe.io import write_json, write_text, write_with
 from pipeline.cli import ConfigError
-from pipeline.common import run_stage_command, tracked_stage
+from pipeline.command import run_stage_command
 from pipeline.records import data_fingerprint
+from pipeline.tracked import tracked_stage
 
 
 def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
@@ -27,9 +28,7 @@ def source_files(data_cfg, scratch: Path) -> dict[str, Path]:
         }
     if data_cfg.source in ("cs224n", "files"):  # the course's files, digests checked; or yours
         return locate(data_cfg.path, scratch, DIGESTS if data_cfg.source == "cs224n" else None)
-    raise ConfigError(
-        f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n, files"
-    )
+    raise ConfigError(f"unknown data.source {data_cfg.source!r}; allowed: synthetic, cs224n, files")
 
 
 def check_characters(path: Path, questions: list, vocab: Vocabulary) -> None:

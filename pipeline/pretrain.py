@@ -6,17 +6,13 @@ from pathlib import Path
 
 from knowledge_probe.models import GPT
 from knowledge_probe.training import PretrainDataModule, save_model
-from pipeline.common import (
-    Prepared,
-    configure_precision,
-    model_config,
-    read_prepared,
-    run_stage_command,
-    seed_all,
-    tracked_stage,
-)
+from pipeline.command import run_stage_command
+from pipeline.configs import model_config
+from pipeline.prepared import Prepared, read_prepared
+from pipeline.runtime import configure_precision, seed_all
 from pipeline.stages import dvc_stage
-from pipeline.training import resume_checkpoint, train_and_record
+from pipeline.tracked import tracked_stage
+from pipeline.train_stage import resume_checkpoint, train_and_record
 
 
 def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataModule:
@@ -28,7 +24,6 @@ def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataMod
         cfg.pretrain.batch_size,
         fast=bool(cfg.fast),
         shuffle=bool(cfg.pretrain.shuffle),
-        num_workers=cfg.trainer.num_workers,
         window=cfg.pretrain.window,
         seed=int(cfg.seed),
         questions=data.train if cfg.pretrain.mix_questions else (),

@@ -3,135 +3,24 @@ and reports/index.html (the accuracies, training curves, the analyses and the co
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
-import matplotlib
+from omegaconf import OmegaConf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-
-from knowledge_probe.data.errors import DataFormatError  # noqa: E402
-from knowledge_probe.io import write_json, write_text, write_with  # noqa: E402
-from pipeline.common import INITS, VARIANTS, run_stage_command, tracked_stage  # noqa: E402
-from pipeline.report_html import render  # noqa: E402
-
-
-def _read_json(path: Path) -> dict:
-    """A stage's metrics file, or {} when the stage has not run."""
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataFormatError(
-            path,
-            getattr(err, "lineno", None),
-            f"damaged metrics file ({err})",
-            "rerun the stage that writes it (`dvc repro -f STAGE`)",
-        ) from None
-
-
-def collect(metrics_dir: Path) -> list[dict]:
-    """One row per variant x init (training time = pretraining + finetuning), then the baseline."""
-    rows = []
-    for variant in VARIANTS:
-        pretrain = _read_json(metrics_dir / "pretrain" / f"{variant}.json")
-        for init in INITS:
-            name = f"{variant}-{init}"
-            evaluation = _read_json(metrics_dir / "eval" / f"{name}.json")
-            finetune = _read_json(metrics_dir / "finetune" / f"{name}.json")
-            if not evaluation:
-                continue
-            seconds = finetune.get("seconds", 0.0) + (
-                pretrain.get("seconds", 0.0) if init == "pretrained" else 0.0
-            )
-            rows.append(
-                {
-                    "model": variant,
-                    "init": init,
-                    "accuracy": evaluation["accuracy"],
-                    "correct": evaluation["correct"],
-                    "total": evaluation["total"],
-                    "parameters": finetune.get("parameters"),
-                    "train_seconds": round(seconds, 1),
-                    "tokens_per_sec": (pretrain if init == "pretrained" else finetune).get(
-                        "tokens_per_sec"
-                    ),
-                }
-            )
-    baseline = _read_json(metrics_dir / "baseline.json")
-    if baseline:
-        rows.append(
-            {
-                "model": f"majority ({baseline['place']})",
-                "init": "-",
-                "accuracy": baseline["accuracy"],
-                "correct": baseline["correct"],
-                "total": baseline["total"],
-                "parameters": 0,
-                "train_seconds": 0.0,
-                "tokens_per_sec": None,
-            }
-        )
-    return rows
-
-
-def markdown(rows: list[dict]) -> str:
-    lines = [
-        "| model | init | dev accuracy | correct/total | parameters | training time (s) | tokens/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for r in rows:
-        speed = f"{r['tokens_per_sec']:,.0f}" if r["tokens_per_sec"] else "-"
-        lines.append(
-            f"| {r['model']} | {r['init']} | {r['accuracy']:.1%} | {r['correct']}/{r['total']} | "
-            f"{r['parameters'] or 0:,} | {r['train_seconds']:.1f} | {speed} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _curve(path: Path) -> tuple[list[float], list[float]]:
-    with open(path, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return [float(r["step"]) for r in rows], [float(r["loss"]) for r in rows]
-
-
-def plot_curves(plots_dir: Path, target: Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, stage in zip(axes, ("pretrain", "finetune"), strict=True):
-        for path in sorted((plots_dir / stage).glob("*.csv")):
-            steps, losses = _curve(path)
-            ax.plot(steps, losses, label=path.stem)
-        ax.set(title=f"{stage} loss", xlabel="step", ylabel="cross-entropy", yscale="log")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    write_with(target, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
-
-
-def plot_accuracy(rows: list[dict], target: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    labels = [f"{r['model']}\n{r['init']}" for r in rows]
-    ax.bar(
-        labels,
-        [100 * r["accuracy"] for r in rows],
-        color=["C0", "C1", "C2", "C3", "C7"][: len(rows)],
-    )
-    ax.set(ylabel="dev accuracy (%)", title="Exact-match accuracy on dev")
-    ax.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
-    write_with(target, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
+from knowledge_probe.io import write_json, write_text
+from knowledge_probe.models import VARIANTS
+from knowledge_probe.reporting import collect, markdown, plot_accuracy, plot_curves, render
+from knowledge_probe.reporting.summary import read_metrics
+from pipeline.command import run_stage_command
+from pipeline.stages import INITS
+from pipeline.tracked import tracked_stage
 
 
 def run(cfg, context) -> list[dict]:
     out = Path(cfg.paths.reports)
     with tracked_stage(cfg, context, "report") as (tracker, summary):
-        rows = collect(Path(cfg.paths.metrics))
-        data = _read_json(Path(cfg.paths.metrics) / "data.json")
+        rows = collect(Path(cfg.paths.metrics), VARIANTS, INITS)
+        data = read_metrics(Path(cfg.paths.metrics) / "data.json")
         write_json(
             out / "summary.json",
             {"experiment": cfg.experiment_name, "seed": cfg.seed, "data": data, "rows": rows},
@@ -152,9 +41,9 @@ def run(cfg, context) -> list[dict]:
             config_yaml=OmegaConf.to_yaml(cfg),
             reports=out,
             plots=Path(cfg.paths.plots) / "analysis",
-            attention=_read_json(details / "attention.json") or None,
-            complexity=_read_json(details / "complexity.json") or None,
-            hallucination=_read_json(details / "hallucination.json") or None,
+            attention=read_metrics(details / "attention.json") or None,
+            complexity=read_metrics(details / "complexity.json") or None,
+            hallucination=read_metrics(details / "hallucination.json") or None,
         )
         write_text(out / "index.html", page)
         tracker.log_table(

@@ -216,11 +216,7 @@ def pipeline() -> dict:
             "params": params_of("analyze_hallucination"),
             "metrics": [{"metrics/analysis/hallucination.json": NOT_CACHED}],
             "outs": [{"metrics/analysis/details/hallucination.json": NOT_CACHED}]
-            + [
-                {f"predictions/{v}-{i}.strangers.tsv": NOT_CACHED}
-                for v in VARIANTS
-                for i in INITS
-            ],
+            + [{f"predictions/{v}-{i}.strangers.tsv": NOT_CACHED} for v in VARIANTS for i in INITS],
             "plots": [
                 {"plots/analysis/hallucination_places.png": NOT_CACHED},
                 {"plots/analysis/hallucination_origin.png": NOT_CACHED},

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipeline.cli import ConfigError
-from pipeline.common import load_params
+from pipeline.params import load_params
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from knowledge_probe.data.errors import DataFormatError
 from pipeline import prepare
 from pipeline.cli import ConfigError
-from pipeline.common import validate
+from pipeline.params import validate
 from pipeline.records import RunContext
 from pipeline.stages import stage_view
 

@@ -94,7 +94,7 @@ def test_each_recipe_option_changes_one_setting_of_the_handout():
 
 def test_best_is_the_handout_with_every_option_within_the_parameter_budget():
     from knowledge_probe.models import GPT
-    from pipeline.common import model_config
+    from pipeline.configs import model_config
 
     best, handout = composed(["experiment=best"]), composed(["experiment=handout"])
     assert changed_settings(best, handout) == set(RECIPE.values())

@@ -68,11 +68,13 @@ def test_model_keys_cover_gptconfig_and_each_body_reads_its_own() -> None:
 
 def test_code_deps_follow_imports() -> None:
     report = write_dvc_yaml.code_deps("pipeline.report")
-    assert {"pipeline/report.py", "pipeline/report_html.py", "pipeline/common.py"} <= set(report)
-    assert {"pipeline/stages.py", "pipeline/records.py"} <= set(report)  # through common
+    assert {"pipeline/report.py", "src/knowledge_probe/reporting", "pipeline/tracked.py"} <= set(
+        report
+    )
+    assert {"pipeline/stages.py", "pipeline/records.py"} <= set(report)  # through tracked
     pretrain = write_dvc_yaml.code_deps("pipeline.pretrain")
-    assert {"pipeline/training.py", "src/knowledge_probe/training"} <= set(pretrain)
-    assert "pipeline/report_html.py" not in pretrain
+    assert {"pipeline/train_stage.py", "src/knowledge_probe/training"} <= set(pretrain)
+    assert "src/knowledge_probe/reporting" not in pretrain
 
 
 def test_a_key_missing_from_params_yaml_is_a_config_error() -> None:

@@ -14,7 +14,7 @@ def prompt_ids(question: str, vocab: Vocabulary) -> list[int]:
     return vocab.encode(question) + [MASK_ID]
 
 
-def check_fits(question: Question, block_size: int, vocab: Vocabulary) -> None:
+def check_fits(question: Question, block_size: int) -> None:
     needed = len(question.question) + len(question.place or "") + 2
     if needed > block_size + 1:
         raise ValueError(
@@ -31,7 +31,7 @@ class NameDataset(Dataset):
         for q in questions:
             if q.place is None:
                 raise ValueError(f"finetuning needs gold places; {q.question!r} has none")
-            check_fits(q, block_size, vocab)
+            check_fits(q, block_size)
             ids = vocab.encode(q.question) + [MASK_ID] + vocab.encode(q.place) + [MASK_ID]
             ids = ids + [PAD_ID] * (block_size + 1 - len(ids))
             seq = torch.tensor(ids, dtype=torch.long)

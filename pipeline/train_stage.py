@@ -11,8 +11,9 @@ from knowledge_probe.io import write_json
 from knowledge_probe.models import GPT
 from knowledge_probe.tracking import Tracker
 from knowledge_probe.training import CurveRecorder, ResumeCheckpoint, fit, run_fingerprint
-from pipeline.common import is_rank_zero, optim_config, trainer_options
+from pipeline.configs import optim_config, trainer_options
 from pipeline.resume_state import resume_path
+from pipeline.runtime import is_rank_zero
 
 
 def train_and_record(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.compare import compare, markdown
+from knowledge_probe.reporting.compare import compare, comparison_markdown
 
 
 def job(sweep: Path, number: int, overrides: list[str], seed: int, accuracy: float) -> None:
@@ -42,8 +42,9 @@ def test_ablation_rows_per_setting_with_mean_and_spread_over_seeds(tmp_path: Pat
     row = table[("pretrain.window=random", "pretrained")]
     assert row["runs"] == 2 and row["seeds"] == [0, 1]
     assert row["mean"] == pytest.approx(0.45) and row["std"] == pytest.approx(0.0707, abs=1e-4)
-    assert "| pretrain.window=prefix | vanilla | pretrained | 2 | 0,1 | 25.0% |" in markdown(
-        list(table.values())
+    assert (
+        "| pretrain.window=prefix | vanilla | pretrained | 2 | 0,1 | 25.0% |"
+        in comparison_markdown(list(table.values()))
     )
 
 

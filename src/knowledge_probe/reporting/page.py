@@ -80,7 +80,7 @@ def verdict_table(verdicts: dict[str, dict]) -> str:
     )
 
 
-def accuracy_section(rows: list[dict], seed, comparison: list[dict] | None) -> str:
+def accuracy_section(rows: list[dict], seed) -> str:
     body = table(
         [
             "model",
@@ -111,8 +111,6 @@ def accuracy_section(rows: list[dict], seed, comparison: list[dict] | None) -> s
         "(<code>python -m pipeline.experiment -m model=vanilla,perceiver seed=0,1,2</code>), "
         "whose sweep directory gets comparison.md and comparison.html.</p>"
     )
-    if comparison:
-        note = "<h3>Across seeds</h3>" + comparison_table(comparison)
     return f'<h2 id="accuracy">Accuracy</h2>{body}{note}'
 
 
@@ -292,7 +290,6 @@ def render(
     attention: dict | None,
     complexity: dict | None,
     hallucination: dict | None,
-    comparison: list[dict] | None = None,
 ) -> str:
     """The whole page. `reports` holds the training figures, `plots` the analyses' figures."""
     statistics = [
@@ -302,7 +299,7 @@ def render(
     ]
     fingerprint = table(["statistic", "value"], statistics, numeric={1})
     sections = [
-        accuracy_section(rows, seed, comparison),
+        accuracy_section(rows, seed),
         '<h2 id="training">Training</h2>'
         + figure(reports / "loss_curves.png", "Training loss (pretraining and finetuning)")
         + figure(reports / "accuracy.png", "Dev accuracy per model"),

@@ -23,8 +23,7 @@ from knowledge_probe.analysis.figures import (
 )
 from knowledge_probe.data import Question, question_for
 from knowledge_probe.models import GPTConfig
-from pipeline.report import plot_accuracy, plot_curves
-from pipeline.report_html import render
+from knowledge_probe.reporting import plot_accuracy, plot_curves, render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [

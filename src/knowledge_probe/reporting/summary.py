@@ -1,0 +1,125 @@
+"""One pipeline run on a page: the rows of its summary table, read from the stages' metrics files,
+as Markdown, and its training and accuracy figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from knowledge_probe.data.errors import DataFormatError  # noqa: E402
+from knowledge_probe.io import write_with  # noqa: E402
+
+
+def read_metrics(path: Path) -> dict:
+    """A stage's metrics file, or {} when the stage has not run."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataFormatError(
+            path,
+            getattr(err, "lineno", None),
+            f"damaged metrics file ({err})",
+            "rerun the stage that writes it (`dvc repro -f STAGE`)",
+        ) from None
+
+
+def collect(metrics_dir: Path, variants: Iterable[str], inits: Iterable[str]) -> list[dict]:
+    """One row per variant x init (training time = pretraining + finetuning), then the baseline."""
+    rows = []
+    for variant in variants:
+        pretrain = read_metrics(metrics_dir / "pretrain" / f"{variant}.json")
+        for init in inits:
+            name = f"{variant}-{init}"
+            evaluation = read_metrics(metrics_dir / "eval" / f"{name}.json")
+            finetune = read_metrics(metrics_dir / "finetune" / f"{name}.json")
+            if not evaluation:
+                continue
+            seconds = finetune.get("seconds", 0.0) + (
+                pretrain.get("seconds", 0.0) if init == "pretrained" else 0.0
+            )
+            rows.append(
+                {
+                    "model": variant,
+                    "init": init,
+                    "accuracy": evaluation["accuracy"],
+                    "correct": evaluation["correct"],
+                    "total": evaluation["total"],
+                    "parameters": finetune.get("parameters"),
+                    "train_seconds": round(seconds, 1),
+                    "tokens_per_sec": (pretrain if init == "pretrained" else finetune).get(
+                        "tokens_per_sec"
+                    ),
+                }
+            )
+    baseline = read_metrics(metrics_dir / "baseline.json")
+    if baseline:
+        rows.append(
+            {
+                "model": f"majority ({baseline['place']})",
+                "init": "-",
+                "accuracy": baseline["accuracy"],
+                "correct": baseline["correct"],
+                "total": baseline["total"],
+                "parameters": 0,
+                "train_seconds": 0.0,
+                "tokens_per_sec": None,
+            }
+        )
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| model | init | dev accuracy | correct/total | parameters | training time (s) | tokens/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        speed = f"{r['tokens_per_sec']:,.0f}" if r["tokens_per_sec"] else "-"
+        lines.append(
+            f"| {r['model']} | {r['init']} | {r['accuracy']:.1%} | {r['correct']}/{r['total']} | "
+            f"{r['parameters'] or 0:,} | {r['train_seconds']:.1f} | {speed} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _curve(path: Path) -> tuple[list[float], list[float]]:
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [float(r["step"]) for r in rows], [float(r["loss"]) for r in rows]
+
+
+def plot_curves(plots_dir: Path, target: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, stage in zip(axes, ("pretrain", "finetune"), strict=True):
+        for path in sorted((plots_dir / stage).glob("*.csv")):
+            steps, losses = _curve(path)
+            ax.plot(steps, losses, label=path.stem)
+        ax.set(title=f"{stage} loss", xlabel="step", ylabel="cross-entropy", yscale="log")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    write_with(target, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+
+
+def plot_accuracy(rows: list[dict], target: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    labels = [f"{r['model']}\n{r['init']}" for r in rows]
+    ax.bar(
+        labels,
+        [100 * r["accuracy"] for r in rows],
+        color=["C0", "C1", "C2", "C3", "C7"][: len(rows)],
+    )
+    ax.set(ylabel="dev accuracy (%)", title="Exact-match accuracy on dev")
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    write_with(target, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
