@@ -19,7 +19,7 @@ BLOCK = 48
 BOTTLENECK = 24
 CHUNK = 4
 # "perceiver-right": the perceiver with right-aligned latents; "chunked": chunks of CHUNK
-# positions, each position reading the latents of the 3 chunks before its own
+# positions, each position reading the ends of the 3 chunks before its own
 VARIANTS = ["vanilla", "perceiver", "perceiver-right", "chunked"]
 
 
@@ -33,8 +33,9 @@ def config(vocab: Vocabulary, variant: str, dropout: float = 0.0) -> GPTConfig:
         n_embd=32,
         variant=body,
         latent_alignment=alignment or "left",
-        bottleneck_dim=3 if body == "chunked" else BOTTLENECK,
+        bottleneck_dim=BOTTLENECK,
         chunk_size=CHUNK,
+        chunk_window=3,
         embd_pdrop=dropout,
         resid_pdrop=dropout,
         attn_pdrop=dropout,
@@ -258,6 +259,7 @@ def test_cached_step_logits_equal_full_forward(
         latent_alignment=alignment or "left",
         bottleneck_dim=bottleneck_dim,
         chunk_size=4,
+        chunk_window=bottleneck_dim,
         position=position,
     )
     model = sensitive(GPT(cfg))

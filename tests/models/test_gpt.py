@@ -103,6 +103,7 @@ def test_changing_a_token_never_changes_earlier_logits(
         position=position,
         latent_alignment=alignment,
         chunk_size=4,
+        chunk_window=8,
     )
     if init == "large":
         model = sensitive(model)

@@ -24,7 +24,7 @@ MODELS = [
         ["vanilla", "perceiver", "chunked"], ["learned", "rotary"], ["left", "right"], [True, False]
     )
     if not (v != "perceiver" and a == "right")
-] + [dict(variant="chunked", chunk_size=4, bottleneck_dim=2)]  # a window shorter than a row
+] + [dict(variant="chunked", chunk_size=4, chunk_window=2)]  # a window shorter than a row
 
 
 def corruption_batch() -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -13,7 +13,7 @@ import torch
 
 from knowledge_probe.data.vocab import MASK_ID, PAD_ID
 from knowledge_probe.models.attention import KVCache
-from knowledge_probe.models.chunked import read_one, summarise_chunks
+from knowledge_probe.models.chunked import chunked_mask
 from knowledge_probe.models.gpt import GPT
 
 
@@ -39,7 +39,8 @@ def decode_plain(
 class _Stepper:
     """Returns the logits that predict position t+1, reusing the work of earlier positions.
 
-    Vanilla: a key/value cache per block. Perceiver: latent j sees inputs 0..j only and the
+    Vanilla: a key/value cache per block; chunked: the same, each new position reading only the
+    keys of its pattern (see `models.chunked`). Perceiver: latent j sees inputs 0..j only and the
     latent blocks are causal, so latent j is final once input j is known; it is computed once,
     at position j, with caches in the down block, the latent blocks and the up block. From
     position bottleneck_dim on, a step is only the up block for the new position. Right-aligned
@@ -53,36 +54,22 @@ class _Stepper:
         if model.config.variant == "perceiver":
             self.down_cache, self.up_cache = KVCache(capacity), KVCache(capacity)
         self.done = 0  # positions already processed
-        self.latents = None  # chunked: the final latents of the chunks completed so far
-
-    def _chunked(self, t: int) -> torch.Tensor:
-        """A latent once its chunk is complete (cached in the latent blocks), then the up block
-        for position t alone."""
-        model, chunk = self.model, self.model.config.chunk_size
-        k, done = t // chunk, 0 if self.latents is None else self.latents.size(1)
-        x = model.embed(self.tokens[:, k * chunk : t + 1], offset=k * chunk)
-        if self.latents is None:
-            self.latents = x.new_zeros(x.size(0), 0, x.size(2))
-        if k > done:
-            inputs = model.embed(self.tokens[:, done * chunk : k * chunk], offset=done * chunk)
-            ranks = torch.arange(done, k, device=inputs.device).expand(inputs.size(0), -1)
-            z = summarise_chunks(model.down, inputs, chunk, ranks)
-            for block, cache in zip(model.blocks, self.caches, strict=True):
-                z = block(z, q_offset=done, cache=cache)
-            self.latents = torch.cat([self.latents, z], dim=1)
-        y = read_one(model.up, x, self.latents, t, chunk, model.config.bottleneck_dim)
-        return model.head(model.ln_f(y[:, -1]))
 
     def logits(self, t: int) -> torch.Tensor:
         model, first = self.model, self.done
         if model.right_aligned:
             return model(self.tokens[:, : t + 1])[0][:, -1]
-        if model.config.variant == "chunked":
-            return self._chunked(t)
         x = model.embed(self.tokens[:, first : t + 1], offset=first)
-        if model.config.variant == "vanilla":
+        if model.config.variant in ("vanilla", "chunked"):
+            mask = None
+            if model.config.variant == "chunked":  # the keys the chunked body reads
+                positions = torch.arange(t + 1, device=x.device)
+                config = model.config
+                mask = chunked_mask(
+                    positions[first:], positions, config.chunk_size, config.chunk_window
+                )
             for block, cache in zip(model.blocks, self.caches, strict=True):
-                x = block(x, q_offset=first, cache=cache)
+                x = block(x, q_offset=first, cache=cache, mask=mask)
         else:
             new_latents = max(0, min(t + 1, model.config.bottleneck_dim) - first)
             z = x[:, :0]

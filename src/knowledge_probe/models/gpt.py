@@ -23,9 +23,10 @@ POSITIONS = ("learned", "rotary")
 LATENT_ALIGNMENTS = ("left", "right")
 # the fields that only some bodies read; the others ignore them
 READ_BY = {
-    "bottleneck_dim": ("perceiver", "chunked"),
+    "bottleneck_dim": ("perceiver",),
     "latent_alignment": ("perceiver",),
     "chunk_size": ("chunked",),
+    "chunk_window": ("chunked",),
 }
 # the accepted Python types of GPTConfig's annotations (an int is a fine float)
 FIELD_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool}
@@ -42,10 +43,11 @@ class GPTConfig:
     resid_pdrop: float = 0.1
     attn_pdrop: float = 0.1
     variant: str = "vanilla"
-    # perceiver: the number of latents; chunked: how many chunks' latents a position reads
     bottleneck_dim: int = 32
-    # chunked: positions per chunk, each summarised by one latent
+    # chunked: positions per chunk; a position reads its own chunk and the ends of the
+    # chunk_window chunks before it
     chunk_size: int = 16
+    chunk_window: int = 8
     # learned: an absolute position table (the reference). rotary: rotary embeddings in attention.
     position: str = "learned"
     latent_alignment: str = "left"
@@ -76,14 +78,10 @@ class GPTConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.variant == "chunked":
-            if self.chunk_size < 1 or self.bottleneck_dim < 1:
+            if self.chunk_size < 1 or self.chunk_window < 1:
                 raise ValueError(
-                    f"chunk_size and bottleneck_dim must be positive, got {self.chunk_size} "
-                    f"and {self.bottleneck_dim}"
-                )
-            if self.n_layer < 2:
-                raise ValueError(
-                    f"the chunked body needs n_layer >= 2 (down and up blocks), got {self.n_layer}"
+                    f"chunk_size and chunk_window must be positive, got {self.chunk_size} "
+                    f"and {self.chunk_window}"
                 )
             if self.block_size % self.chunk_size:
                 raise ValueError(
@@ -319,9 +317,8 @@ class GPT(nn.Module):
         self.drop = nn.Dropout(config.embd_pdrop)
         if config.variant == "vanilla":
             self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
-        elif config.variant == "chunked":  # the same blocks as vanilla, wired as a bottleneck
-            self.down, self.up = Block(config), Block(config)
-            self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer - 2))
+        elif config.variant == "chunked":  # vanilla's blocks, reading through chunk ends
+            self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         else:
             self.down = DownProjectBlock(config)
             self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer - 2))
