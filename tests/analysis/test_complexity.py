@@ -31,24 +31,27 @@ def test_crossover_is_the_start_of_the_final_cheaper_run():
     assert crossover(lengths, [5, 5, 5, 5], [6, 6, 6, 6]) is None
 
 
-@pytest.mark.parametrize("variant", ["vanilla", "perceiver"])
+@pytest.mark.parametrize("variant", ["vanilla", "perceiver", "chunked"])
 def test_counted_flops_equal_the_analytic_count(variant):
-    config = GPTConfig(**TINY, variant=variant)
+    config = GPTConfig(**TINY, variant=variant, chunk_size=4, chunk_window=2)
     rows = measure(config, ComplexitySpec(lengths=(16, 48), fit_points=2))
     for row in rows:
         assert row["flops"] == row["analytic_flops"] == 3 * analytic_flops(config, row["length"])
         assert row["seconds"] > 0 and row["peak_bytes"] > 0
 
 
-def test_vanilla_grows_quadratically_and_the_perceiver_linearly():
+def test_vanilla_grows_quadratically_the_perceiver_and_chunked_linearly():
     spec = ComplexitySpec(lengths=(128, 256, 512, 1024), fit_points=3)
     rows = [
-        r for v in ("vanilla", "perceiver") for r in measure(GPTConfig(**TINY, variant=v), spec)
+        r
+        for v in ("vanilla", "perceiver", "chunked")
+        for r in measure(GPTConfig(**TINY, variant=v, chunk_size=8), spec)
     ]
     result = summarise(rows, spec, GPTConfig(**TINY))
     flops = {v: e["flops"] for v, e in result["exponents"].items()}
     assert flops["vanilla"] == pytest.approx(2, abs=0.15)
     assert flops["perceiver"] == pytest.approx(1, abs=0.1)
+    assert flops["chunked"] == pytest.approx(1, abs=0.05)
     # the fused kernel keeps no L x L scores, so memory grows about linearly for both
     assert result["exponents"]["vanilla"]["peak_bytes"] < 1.3
     assert result["exponents"]["perceiver"]["peak_bytes"] < 1.25

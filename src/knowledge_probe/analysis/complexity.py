@@ -46,12 +46,19 @@ def analytic_flops(config: GPTConfig, length: int, batch_size: int = 1) -> int:
 
     Per block on L rows with d = n_embd: q/k/v/out projections 8 L d^2, MLP 16 L d^2, and
     attention 4 L Lk d for Lk keys. The perceiver's down block has m = bottleneck_dim queries over
-    L keys, its latent blocks work on m rows, and its up block has L queries over m keys.
+    L keys, its latent blocks work on m rows, and its up block has L queries over m keys. The
+    chunked body's queries each read w + c keys, projected per chunk (w chunk ends, c inputs).
     """
     d, L, v = config.n_embd, length, config.vocab_size
     head = 2 * L * d * v
     if config.variant == "vanilla":
         body = config.n_layer * (24 * L * d * d + 4 * L * L * d)
+    elif config.variant == "chunked":  # L padded to whole chunks of c; each reads w + c keys
+        c, w = config.chunk_size, config.chunk_window
+        chunks = -(-L // c)
+        keys = chunks * (w + c)  # rows whose keys and values are projected, per chunk
+        rows = chunks * c
+        body = config.n_layer * (20 * rows * d * d + 4 * keys * d * d + 4 * rows * (w + c) * d)
     else:
         m = config.bottleneck_dim
         down = 4 * m * d * d + 4 * L * d * d + 4 * m * L * d + 16 * m * d * d
@@ -198,7 +205,9 @@ def _measure(config: GPTConfig, spec: ComplexitySpec, device: torch.device) -> l
 
 def summarise(rows: list[dict], spec: ComplexitySpec, config: GPTConfig) -> dict:
     """Exponents per variant and quantity, crossovers, and the verdict on the seed's claim."""
-    by = {v: [r for r in rows if r["variant"] == v] for v in ("vanilla", "perceiver")}
+    by = {
+        v: [r for r in rows if r["variant"] == v] for v in dict.fromkeys(r["variant"] for r in rows)
+    }
     lengths = [r["length"] for r in by["vanilla"]]
     tail = slice(len(lengths) - spec.fit_points, None)
     exponents = {
