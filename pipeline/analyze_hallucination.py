@@ -14,7 +14,7 @@ from knowledge_probe.analysis.threads import torch_threads
 from knowledge_probe.data import max_truncation
 from knowledge_probe.evaluation import format_records, predict, read_predictions
 from knowledge_probe.io import write_json, write_text
-from knowledge_probe.models import VARIANTS
+from knowledge_probe.models.gpt import BODIES
 from knowledge_probe.training import CheckpointError, load_model
 from pipeline.command import run_stage_command
 from pipeline.configs import model_config
@@ -85,7 +85,7 @@ def run(cfg, context) -> dict:
         )
         device = "cuda" if torch.cuda.is_available() and cfg.trainer.accelerator == "gpu" else "cpu"
         models = {}
-        for variant in VARIANTS:
+        for variant in BODIES:
             for init in INITS:
                 source = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
                 if not source.is_file():

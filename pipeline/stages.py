@@ -12,7 +12,7 @@ from dataclasses import fields
 
 from omegaconf import DictConfig, OmegaConf
 
-from knowledge_probe.models.gpt import READ_BY, VARIANTS, GPTConfig
+from knowledge_probe.models.gpt import BODIES, READ_BY, VARIANTS, GPTConfig
 from pipeline.cli import ConfigError
 
 INITS = ("scratch", "pretrained")
@@ -51,6 +51,9 @@ PARAMS: dict[str, tuple[str, ...] | None] = {
 # stages that build one variant's model (the stage's), or every variant's
 ONE_MODEL = ("pretrain", "finetune", "evaluate")
 EVERY_MODEL = ("analyze_complexity", "analyze_hallucination")
+# the bodies each of those builds: the complexity stage measures the pipeline's variants; the
+# hallucination stage asks whichever finetuned models there are (a single run may train any body)
+BODIES_READ = {"analyze_complexity": VARIANTS, "analyze_hallucination": BODIES}
 
 
 def foreach_key(variant: str, init: str | None = None) -> str:
@@ -78,7 +81,7 @@ def declared(stage: str, variant: str | None = None) -> tuple[str, ...] | None:
     if stage in ONE_MODEL:
         keys += tuple(f"model.{name}" for name in model_fields(variant))
     elif stage in EVERY_MODEL:
-        union = dict.fromkeys(name for v in VARIANTS for name in model_fields(v))
+        union = dict.fromkeys(name for v in BODIES_READ[stage] for name in model_fields(v))
         keys += tuple(f"model.{name}" for name in union)
     return keys
 
