@@ -22,6 +22,7 @@ from common import corpus_and_questions, handout_model, print_table  # noqa: E40
 
 from knowledge_probe.data import NameDataset, Vocabulary  # noqa: E402
 from knowledge_probe.evaluation import predict  # noqa: E402
+from knowledge_probe.models.gpt import BODIES  # noqa: E402
 
 
 def quick_finetune(model, vocab, questions, steps: int = 30) -> None:
@@ -51,7 +52,7 @@ def main() -> None:
     dev = dev[: args.questions]
     vocab = Vocabulary.from_corpus(corpus)
     rows = []
-    for variant in ("vanilla", "perceiver"):
+    for variant in BODIES:
         model = handout_model(vocab, variant, fused=True)
         quick_finetune(model, vocab, dev)
         timings, answers = {}, {}

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import corpus_and_questions, handout_model, peak_rss_mb, print_table  # noqa: E402
 
 from knowledge_probe.data import Vocabulary  # noqa: E402
+from knowledge_probe.models.gpt import BODIES  # noqa: E402
 from knowledge_probe.models.packing import pack  # noqa: E402
 from knowledge_probe.training import OptimConfig, PretrainDataModule  # noqa: E402
 from knowledge_probe.training.optim import make_optimizer  # noqa: E402
@@ -65,7 +66,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
         tokens, examples = tokens + y.numel(), examples + y.size(0)
         layout = None
         if packed:
-            x, y, layout = pack(x, y)
+            x, y, layout = pack(x, y, unit=model.packing_unit)
         computed += y.numel()
         with precision:
             _, loss = forward(x, y, layout)
@@ -117,7 +118,7 @@ def main() -> None:
         )
         return
     rows, results = [], {}
-    for variant in ("vanilla", "perceiver"):
+    for variant in BODIES:
         for path in PATHS:
             cmd = [
                 sys.executable,
@@ -155,7 +156,7 @@ def main() -> None:
     first = results["vanilla", "plain"]
     print(
         f"\ntraining throughput, {first['source']} corpus, batch {args.batch_size}, context 128, "
-        f"4 layers x 8 heads x 256, device {first['device']}, {args.steps} timed steps\n"
+        f"4 layers x 8 heads x 256 (chunked: chunks of 16, window 8), device {first['device']}, {args.steps} timed steps\n"
     )
     headers = [
         "variant",
