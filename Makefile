@@ -28,8 +28,8 @@ test-fast: setup  ## the tests not marked slow: a few minutes, for the edit-test
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup  ## ruff's lint rules and its formatting (`ruff format` fixes the latter)
-	$(BIN)/ruff check src pipeline tests benchmarks tools
-	$(BIN)/ruff format --check src pipeline tests benchmarks tools
+	$(BIN)/ruff check src pipeline tests benchmarks tools hydra_plugins
+	$(BIN)/ruff format --check src pipeline tests benchmarks tools hydra_plugins
 
 params: setup  ## recompose params.yaml from conf/ (pass overrides with ARGS="experiment=handout")
 	$(BIN)/python tools/compose_params.py $(ARGS)

@@ -7,8 +7,8 @@
 #
 #   bash benchmarks/ablation.sh trainer=gpu [MORE HYDRA OVERRIDES]
 #   a dry run of the wiring (12 tiny jobs, about a minute on a 2-core CPU):
-#   SEEDS=0 bash benchmarks/ablation.sh data=synthetic data.n_train=60 data.n_dev=20 \
-#       data.n_test=20 model.n_layer=2 model.n_head=2 model.n_embd=32 model.bottleneck_dim=16 \
+#   SEEDS=0 bash benchmarks/ablation.sh data=tiny \
+#       model.n_layer=2 model.n_head=2 model.n_embd=32 model.bottleneck_dim=16 \
 #       pretrain.epochs=1 finetune.epochs_pretrained=1 finetune.epochs_scratch=1 \
 #       'analysis.complexity.lengths=[64,128]' analysis.complexity.fit_points=2 \
 #       analysis.attention.trials=20 analysis.attention.draws=100 \

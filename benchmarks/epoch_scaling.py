@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table  # noqa: E402
 
 from knowledge_probe.data import Vocabulary  # noqa: E402
-from knowledge_probe.data.synthetic import SyntheticSpec, generate  # noqa: E402
+from knowledge_probe.data.synthetic import REAL_LIKE, SyntheticSpec, generate  # noqa: E402
 from knowledge_probe.models import GPT, GPTConfig  # noqa: E402
 from knowledge_probe.training import OptimConfig, PretrainDataModule, fit  # noqa: E402
 
@@ -31,19 +31,20 @@ def main() -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--variant", default="vanilla")
     args = parser.parse_args()
-    base = SyntheticSpec()
+    base = SyntheticSpec(n_train=600, n_dev=150, n_test=150, **REAL_LIKE)
     rows, first = [], None
     for scale in args.scales:
         data = generate(
             SyntheticSpec(
-                n_train=base.n_train * scale, n_dev=base.n_dev * scale, n_test=base.n_test * scale
+                n_train=base.n_train * scale,
+                n_dev=base.n_dev * scale,
+                n_test=base.n_test * scale,
+                **REAL_LIKE,
             )
         )
         vocab = Vocabulary.from_corpus(data.corpus)
         pl.seed_everything(0, verbose=False)
-        model = GPT(
-            GPTConfig(vocab_size=len(vocab), variant=args.variant, n_layer=4, n_head=4, n_embd=128)
-        )
+        model = GPT(GPTConfig(vocab_size=len(vocab), variant=args.variant))
         datamodule = PretrainDataModule(data.corpus, vocab, 128, 128, fast=True, shuffle=True)
         start = time.perf_counter()
         result = fit(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The complete handout reproduction on the real data on one GPU: pretrain both variants
-# (650 epochs, side by side on the card), finetune each from pretraining and from scratch,
-# evaluate on dev. Prints wall time per stage, tokens per second and dev accuracies.
+# The complete handout reproduction on the real data on one GPU: every stage of the pipeline
+# (pipeline/stages.py) in its order, with both 650-epoch pretrainings side by side on the card.
+# Prints wall time per stage, tokens per second and dev accuracies.
 #
 #   bash benchmarks/gpu_check.sh [OUTPUT_DIR] [EXTRA HYDRA OVERRIDES...]
 #   e.g. bash benchmarks/gpu_check.sh /tmp/check trainer=cpu experiment=smoke   (a dry run on a CPU)
@@ -20,20 +20,18 @@ stage() {  # run one stage, print its wall time
   python -m "pipeline.$1" "${@:2}" 2>>"$out/stderr.log" | grep -E "^\[" || { echo "stage $* failed (see $out/stderr.log)"; return 1; }
   printf '  %-40s %6d ms wall\n' "$*" "$(( ($(date +%s%N) - t0) / 1000000 ))"
 }
-stage prepare
-stage baseline
-for variant in vanilla perceiver; do  # both pretrainings share the card
-  stage pretrain --variant "$variant" > "$out/pretrain-$variant.log" &
+mapfile -t runs < <(python -m pipeline.stages)  # every stage run, in the pipeline's order
+pretraining=""
+for run in "${runs[@]}"; do
+  read -r name args <<< "$run"
+  if [ "$name" = pretrain ]; then  # the pretrainings of both variants share the card
+    stage $run > "$out/pretrain-${args##* }.log" &
+    pretraining=yes
+    continue
+  fi
+  if [ -n "$pretraining" ]; then wait; cat "$out"/pretrain-*.log; pretraining=""; fi
+  stage $run
 done
-wait
-cat "$out"/pretrain-*.log
-for variant in vanilla perceiver; do
-  for init in pretrained scratch; do
-    stage finetune --variant "$variant" --init "$init"
-    stage evaluate --variant "$variant" --init "$init"
-  done
-done
-stage report
 cat "$out/reports/summary.md"
 printf 'total wall time: %d s\n' "$(( ($(date +%s%N) - start) / 1000000000 ))"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader 2>/dev/null || true

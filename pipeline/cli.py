@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 
 from knowledge_probe.data.cs224n import DataSourceError
 from knowledge_probe.data.errors import DataFormatError, UnknownCharacterError
@@ -36,6 +37,7 @@ EXPECTED = (
     CheckpointError,
     NonFiniteLossError,
     HydraException,  # an override or config group that does not compose
+    OmegaConfBaseException,  # a value that does not fit the schema
 )
 
 
@@ -59,6 +61,10 @@ def run_command(name: str, main: Callable[[], object]) -> None:
         fail(name, err, 128 + err.signum)
     except KeyboardInterrupt:
         fail(name, "interrupted", 130)
+    except (HydraException, OmegaConfBaseException) as err:
+        from pipeline.schema import explain  # the schema knows what each key allows
+
+        fail(name, explain(err), EXIT_INPUT)
     except EXPECTED as err:
         fail(name, err, EXIT_INPUT)
     except OSError as err:  # an output location that cannot be written, a missing input path

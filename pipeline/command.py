@@ -9,12 +9,13 @@ from pipeline.cli import run_command
 from pipeline.params import load_params
 from pipeline.records import RunContext, params_setting
 from pipeline.resume_state import remove_finished as remove_finished_resume_state
-from pipeline.stages import INITS, dvc_stage, stage_view
+from pipeline.stages import INITS, PER, dvc_stage, stage_view
 
 
-def run_stage_command(stage: str, description: str, run, *, per: tuple[str, ...] = ()) -> None:
+def run_stage_command(stage: str, description: str, run) -> None:
     """The command line of a DVC stage: parse `--variant` / `--init` where the stage is one per
-    variant / init, then run it on its view of params.yaml (pipeline/stages.py)."""
+    variant / init (pipeline/stages.py), then run it on its view of params.yaml."""
+    per = PER.get(stage, ())
     parser = argparse.ArgumentParser(description=description)
     if "variant" in per:
         parser.add_argument("--variant", choices=VARIANTS, required=True)

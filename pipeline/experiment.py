@@ -12,8 +12,10 @@ jobs into the sweep directory, listing the jobs that failed.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+from importlib import import_module
 from pathlib import Path
 
 import hydra
@@ -24,48 +26,28 @@ from omegaconf import DictConfig, OmegaConf
 from knowledge_probe.io import write_json
 from knowledge_probe.reporting import FAILURE_FILE
 from knowledge_probe.training import TrainingInterrupted
-from pipeline import (
-    analyze_attention,
-    analyze_complexity,
-    analyze_hallucination,
-    baseline,
-    evaluate,
-    finetune,
-    prepare,
-    pretrain,
-    report,
-)
 from pipeline.cli import EXPECTED, debugging, fail, run_command
 from pipeline.params import validate
 from pipeline.records import RunContext, setting_label
-from pipeline.stages import INITS, stage_view
+from pipeline.stages import jobs, stage_view
 from pipeline.tracked import quiet_libraries
 
 
 def run_chain(cfg: DictConfig, output_dir: Path, context: RunContext) -> list[dict]:
-    """Run every stage for `cfg.model.variant`, writing under `output_dir`; return the summary
-    rows. Each stage sees its view of the configuration and logs its own W&B run."""
+    """Run every stage for `cfg.model.variant`, in the stage table's order, writing under
+    `output_dir`; return the summary rows. Each stage sees its view of the configuration and
+    logs its own W&B run."""
     cfg = cfg.copy()
     OmegaConf.set_struct(cfg, False)
-    for key in ("prepared", "models", "metrics", "predictions", "plots", "reports", "checkpoints"):
+    for key in cfg.paths:
         cfg.paths[key] = str(output_dir / Path(cfg.paths[key]).name)
     context = RunContext(cfg, context.setting, context.job)
-    variant = cfg.model.variant
     quiet_libraries()
-
-    def view(stage: str, with_variant: bool = False) -> DictConfig:
-        return stage_view(cfg, stage, variant if with_variant else None)
-
-    prepare.run(view("prepare"), context)
-    baseline.run(view("baseline"), context)
-    pretrain.run(view("pretrain", True), context, variant)
-    for init in INITS:
-        finetune.run(view("finetune", True), context, variant, init)
-        evaluate.run(view("evaluate", True), context, variant, init)
-    analyze_attention.run(view("analyze_attention"), context)
-    analyze_complexity.run(view("analyze_complexity"), context)
-    analyze_hallucination.run(view("analyze_hallucination"), context)
-    return report.run(view("report"), context)
+    result = None
+    for stage, arguments in jobs((cfg.model.variant,)):
+        view = stage_view(cfg, stage, arguments.get("variant"))
+        result = import_module(f"pipeline.{stage}").run(view, context, **arguments)
+    return result  # the last stage, the report, returns the summary rows
 
 
 @hydra.main(version_base=None, config_path="../conf", config_name="config")
@@ -81,9 +63,7 @@ def main(cfg: DictConfig) -> float:
     rows: list[dict] = []
 
     def chain() -> None:
-        OmegaConf.resolve(cfg)
-        validate(cfg, "configuration")
-        rows.extend(run_chain(cfg, output_dir, context))
+        rows.extend(run_chain(validate(cfg, "configuration"), output_dir, context))
 
     if not sweeping:
         run_command("experiment", chain)  # the same endings as every other command
@@ -114,4 +94,7 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    # Hydra's own errors (an override that does not fit the schema) reach run_command, which
+    # ends them in one line and exit code 2 like every other configuration error
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    run_command("experiment", main)

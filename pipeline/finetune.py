@@ -81,7 +81,7 @@ def run(cfg, context, variant: str, init: str) -> dict:
 
 
 def main() -> None:
-    run_stage_command("finetune", __doc__, run, per=("variant", "init"))
+    run_stage_command("finetune", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def run(cfg, context, variant: str) -> dict:
 
 
 def main() -> None:
-    run_stage_command("pretrain", __doc__, run, per=("variant",))
+    run_stage_command("pretrain", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline import schema  # noqa: F401 - registers the schema that conf/ composes on
 from pipeline.stages import model_fields
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

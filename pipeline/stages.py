@@ -1,5 +1,7 @@
-"""The stage table: which config keys each stage reads. dvc.yaml's params are written from it
-(`make dvc.yaml`), and each stage sees only the keys it declares.
+"""The stage table: the stages in the order they run, and which config keys each reads.
+dvc.yaml is written from it (`make dvc.yaml`), pipeline.experiment and benchmarks/gpu_check.sh
+run its stages in its order (`python -m pipeline.stages` prints them), and each stage sees only
+the keys it declares.
 
 A stage that reads a key it does not declare therefore fails at once instead of leaving DVC's
 cache stale. Three sections are visible to every stage and declared by none, because they never
@@ -21,8 +23,8 @@ UNTRACKED = ("paths", "logger", "resume")
 # and the `fast` switch (fused_attention)
 NOT_FROM_MODEL_SECTION = ("vocab_size", "variant", "fused_attention")
 
-# Keys read by each stage besides its model's keys. `None`: the whole configuration (the report
-# shows it).
+# Keys read by each stage besides its model's keys, in the order the stages run. `None`: the
+# whole configuration (the report shows it).
 PARAMS: dict[str, tuple[str, ...] | None] = {
     "prepare": ("data", "model.block_size"),
     "baseline": (),
@@ -48,8 +50,15 @@ PARAMS: dict[str, tuple[str, ...] | None] = {
     ),
     "report": None,
 }
-# stages that build one variant's model (the stage's), or every variant's
-ONE_MODEL = ("pretrain", "finetune", "evaluate")
+# stages that run once per variant (and init), with `--variant` (and `--init`): each builds its
+# variant's model
+PER: dict[str, tuple[str, ...]] = {
+    "pretrain": ("variant",),
+    "finetune": ("variant", "init"),
+    "evaluate": ("variant", "init"),
+}
+ONE_MODEL = tuple(PER)
+# stages that build every variant's model
 EVERY_MODEL = ("analyze_complexity", "analyze_hallucination")
 # the bodies each of those builds: the complexity stage measures the pipeline's variants; the
 # hallucination stage asks whichever finetuned models there are (a single run may train any body)
@@ -64,6 +73,24 @@ def foreach_key(variant: str, init: str | None = None) -> str:
 def dvc_stage(stage: str, variant: str | None = None, init: str | None = None) -> str:
     """The stage's name in dvc.yaml and dvc.lock (`pretrain@vanilla`, `finetune@vanilla-scratch`)."""
     return f"{stage}@{foreach_key(variant, init)}" if variant else stage
+
+
+def jobs(variants: tuple[str, ...] = VARIANTS) -> list[tuple[str, dict[str, str]]]:
+    """Every run of a stage, in order: (stage, its `--variant` / `--init` arguments)."""
+    out = []
+    for stage in PARAMS:
+        runs = [{}]
+        if "variant" in PER.get(stage, ()):
+            runs = [{"variant": v} for v in variants]
+        if "init" in PER.get(stage, ()):
+            runs = [run | {"init": i} for run in runs for i in INITS]
+        out += [(stage, run) for run in runs]
+    return out
+
+
+def command(stage: str, arguments: dict[str, str]) -> str:
+    """The command line of one run of `stage`."""
+    return " ".join([f"python -m pipeline.{stage}", *(f"--{k} {v}" for k, v in arguments.items())])
 
 
 def model_fields(variant: str) -> tuple[str, ...]:
@@ -104,3 +131,8 @@ def stage_view(cfg: DictConfig, stage: str, variant: str | None = None) -> DictC
     OmegaConf.set_struct(view, True)
     OmegaConf.set_readonly(view, True)
     return view
+
+
+if __name__ == "__main__":  # every run of a stage in order, one per line: STAGE [--variant V ...]
+    for stage, arguments in jobs():
+        print(command(stage, arguments).removeprefix("python -m pipeline."))

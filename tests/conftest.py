@@ -12,13 +12,14 @@ from torch import nn
 from knowledge_probe.data.readers import Question, question_for
 from knowledge_probe.data.vocab import Vocabulary
 from knowledge_probe.models.gpt import GPTConfig
+from pipeline.schema import COURSE_DATA
 
 # The models in these tests are tiny: one thread is faster than several that wait on each other,
 # above all when other jobs share the machine.
 torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA_DIR = REPO_ROOT / ".." / "shared" / "data" / "cs224n"
+REAL_DATA_DIR = REPO_ROOT / COURSE_DATA
 REAL_FILES = ("wiki.txt", "birth_places_train.tsv", "birth_dev.tsv", "birth_test_inputs.tsv")
 
 PEOPLE = [

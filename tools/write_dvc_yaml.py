@@ -4,7 +4,9 @@
     python tools/write_dvc_yaml.py --check    # exit 1 if dvc.yaml is not what this writes
 
 Each stage's params are the keys it reads (pipeline/stages.py); its code deps are every module of
-`pipeline` it imports, directly or not, and every package of `knowledge_probe` those import.
+`pipeline` it imports, directly or not, and every package of `knowledge_probe` those import. The
+schema (pipeline/schema.py) is a dep whose own imports are not followed: it imports the whole
+library to read defaults and check settings, which reach a stage as params, not as code it runs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
-from pipeline.stages import EVERY_MODEL, INITS, ONE_MODEL, PARAMS, declared, foreach_key  # noqa: E402
+from pipeline.stages import EVERY_MODEL, INITS, PARAMS, PER, command, declared, foreach_key  # noqa: E402
 
 HEADER = """\
 # Written by `make dvc.yaml` (tools/write_dvc_yaml.py) from pipeline/stages.py, which says which
@@ -30,6 +32,8 @@ HEADER = """\
 # items repeat a shared key there, since DVC cannot splice a list into params).
 """
 NOT_CACHED = {"cache": False}
+# project files that are deps but whose imports are not followed (see above)
+LEAVES = {REPO / "pipeline" / "schema.py"}
 
 
 def module_file(name: str) -> Path | None:
@@ -71,7 +75,8 @@ def code_deps(module: str) -> list[str]:
         path = todo.pop()
         if path not in seen:
             seen.add(path)
-            todo.extend(imports(path))
+            if path not in LEAVES:
+                todo.extend(imports(path))
     deps = set()
     for path in seen:
         relative = path.relative_to(REPO)
@@ -106,13 +111,13 @@ def variant_only_slots() -> dict[str, dict[str, str]]:
     }
 
 
-def model_stage(stage: str, cmd: str, items: dict, deps: list[str], outs: dict) -> dict:
+def model_stage(stage: str, items: dict, deps: list[str], outs: dict) -> dict:
     """A foreach stage over `items`, whose params are shared keys plus each item's `only*` keys."""
     slots = [f"${{item.{s}}}" for s in next(iter(items.values())) if s.startswith("only")]
     return {
         "foreach": items,
         "do": {
-            "cmd": cmd,
+            "cmd": command(stage, {a: f"${{item.{a}}}" for a in PER[stage]}),
             "deps": code_deps(f"pipeline.{stage}") + deps,
             "params": list(declared(stage, VARIANTS[0])) + slots,
             **outs,
@@ -137,21 +142,20 @@ def pipeline() -> dict:
     dev_predictions = [f"predictions/{v}-{i}.dev.tsv" for v in VARIANTS for i in INITS]
     stages = {
         "prepare": {
-            "cmd": "python -m pipeline.prepare",
+            "cmd": command("prepare", {}),
             "deps": code_deps("pipeline.prepare"),
             "params": params_of("prepare"),
             "outs": ["data/prepared"],
             "metrics": [{"metrics/data.json": NOT_CACHED}],
         },
         "baseline": {
-            "cmd": "python -m pipeline.baseline",
+            "cmd": command("baseline", {}),
             "deps": code_deps("pipeline.baseline") + ["data/prepared"],
             "metrics": [{"metrics/baseline.json": NOT_CACHED}],
         },
         "pretrain": model_stage(
             "pretrain",
-            "python -m pipeline.pretrain --variant ${key}",
-            {v: slots[v] for v in VARIANTS},
+            {v: {"variant": v, **slots[v]} for v in VARIANTS},
             ["data/prepared"],
             {
                 "outs": ["models/${key}/pretrain.ckpt"],
@@ -163,7 +167,6 @@ def pipeline() -> dict:
         ),
         "finetune": model_stage(
             "finetune",
-            "python -m pipeline.finetune --variant ${item.variant} --init ${item.init}",
             pairs,
             ["data/prepared", "${item.start}"],
             {
@@ -176,7 +179,6 @@ def pipeline() -> dict:
         ),
         "evaluate": model_stage(
             "evaluate",
-            "python -m pipeline.evaluate --variant ${item.variant} --init ${item.init}",
             pairs,
             ["data/prepared", "models/${item.variant}/${item.init}/finetune.ckpt"],
             {
@@ -188,7 +190,7 @@ def pipeline() -> dict:
             },
         ),
         "analyze_attention": {
-            "cmd": "python -m pipeline.analyze_attention",
+            "cmd": command("analyze_attention", {}),
             "deps": code_deps("pipeline.analyze_attention"),
             "params": params_of("analyze_attention"),
             "metrics": [{"metrics/analysis/attention.json": NOT_CACHED}],
@@ -199,7 +201,7 @@ def pipeline() -> dict:
             ],
         },
         "analyze_complexity": {
-            "cmd": "python -m pipeline.analyze_complexity",
+            "cmd": command("analyze_complexity", {}),
             "deps": code_deps("pipeline.analyze_complexity"),
             "params": params_of("analyze_complexity"),
             "metrics": [{"metrics/analysis/complexity.json": NOT_CACHED}],
@@ -210,7 +212,7 @@ def pipeline() -> dict:
             ],
         },
         "analyze_hallucination": {
-            "cmd": "python -m pipeline.analyze_hallucination",
+            "cmd": command("analyze_hallucination", {}),
             "deps": code_deps("pipeline.analyze_hallucination")
             + ["data/prepared", *finetuned, *dev_predictions],
             "params": params_of("analyze_hallucination"),
@@ -223,7 +225,7 @@ def pipeline() -> dict:
             ],
         },
         "report": {
-            "cmd": "python -m pipeline.report",
+            "cmd": command("report", {}),
             # the whole configuration is shown, so the whole params.yaml is a dependency
             "deps": code_deps("pipeline.report")
             + ["params.yaml", "metrics/baseline.json", "metrics/data.json"]
@@ -233,7 +235,8 @@ def pipeline() -> dict:
         },
     }
     assert set(stages) == set(PARAMS) and PARAMS["report"] is None
-    assert set(ONE_MODEL) | set(EVERY_MODEL) <= set(stages)
+    assert set(PER) | set(EVERY_MODEL) <= set(stages)
+    stages = {name: stages[name] for name in PARAMS}  # in the order they run
     plots = [
         {
             "pretrain_loss": {

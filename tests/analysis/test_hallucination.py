@@ -10,13 +10,15 @@ import torch
 from knowledge_probe.analysis import hallucination as h
 from knowledge_probe.data import Question, Vocabulary, question_for
 from knowledge_probe.data.errors import DataFormatError
-from knowledge_probe.data.synthetic import LOCALES, SyntheticSpec, generate
+from knowledge_probe.data.synthetic import LOCALES, REAL_LIKE, SyntheticSpec, generate
 from knowledge_probe.models import GPT
 
 
 @pytest.fixture(scope="module")
 def dataset():
-    return generate(SyntheticSpec(n_train=40, n_dev=10, n_test=10, cities_per_country=7))
+    return generate(
+        SyntheticSpec(n_train=40, n_dev=10, n_test=10, cities_per_country=7, **REAL_LIKE)
+    )
 
 
 def questions_of(dataset) -> list[Question]:

@@ -16,6 +16,7 @@ from knowledge_probe.data.readers import read_corpus, read_questions
 from knowledge_probe.data.synthetic import (
     FILE_NAMES,
     LOCALES,
+    REAL_LIKE,
     Person,
     SyntheticDataset,
     SyntheticSpec,
@@ -27,14 +28,20 @@ from knowledge_probe.data.vocab import MASK, PAD
 QUESTION = re.compile(r"^Where was (.+) born\?$")
 
 
+def spec(**settings) -> SyntheticSpec:
+    """Data shaped like the real corpus (one biography per person), 600/150/150 people unless
+    given."""
+    return SyntheticSpec(**{"n_train": 600, "n_dev": 150, "n_test": 150, **REAL_LIKE, **settings})
+
+
 @pytest.fixture(scope="module")
 def dataset() -> SyntheticDataset:
-    return generate()
+    return generate(spec())
 
 
 @pytest.fixture(scope="module")
 def large() -> SyntheticDataset:
-    return generate(SyntheticSpec(n_train=4000, n_dev=500, n_test=100, n_background=400, seed=7))
+    return generate(spec(n_train=4000, n_dev=500, n_test=100, n_background=400, seed=7))
 
 
 def bio_of(data: SyntheticDataset) -> dict[str, str]:
@@ -54,8 +61,8 @@ def read_bytes(directory: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
-    spec = SyntheticSpec(n_train=200, n_dev=50, n_test=50, n_background=20, seed=3)
-    first, second = generate(spec), generate(spec)
+    settings = spec(n_train=200, n_dev=50, n_test=50, n_background=20, seed=3)
+    first, second = generate(settings), generate(settings)
     assert first == second
     first.write(tmp_path / "a")
     second.write(tmp_path / "b")
@@ -87,7 +94,7 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
 
 
 def test_different_seed_gives_different_data(dataset: SyntheticDataset) -> None:
-    other = generate(SyntheticSpec(seed=1))
+    other = generate(spec(seed=1))
     assert other.corpus != dataset.corpus
     assert {p.name for p in other.people} != {p.name for p in dataset.people}
 
@@ -161,7 +168,7 @@ def test_most_biographies_mention_a_distractor_place(large: SyntheticDataset) ->
 
 @pytest.mark.parametrize("fidelity", [0.75, 0.3])
 def test_locale_fidelity_matches_spec(fidelity: float) -> None:
-    data = generate(SyntheticSpec(n_train=4000, n_dev=0, n_test=0, locale_fidelity=fidelity))
+    data = generate(spec(n_train=4000, n_dev=0, n_test=0, locale_fidelity=fidelity))
     at_home = sum(data.places[p.birthplace] == p.country for p in data.people) / len(data.people)
     assert at_home == pytest.approx(fidelity, abs=0.03)  # binomial sd is about 0.007
     assert all(LOCALES[p.locale] == p.country for p in data.people)
@@ -178,7 +185,7 @@ def test_places_per_country_and_skewed_popularity(large: SyntheticDataset) -> No
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_majority_baseline_on_dev_is_weak(seed: int) -> None:
-    data = generate(SyntheticSpec(seed=seed))
+    data = generate(spec(seed=seed))
     top = Counter(place for _, place in data.dev).most_common(1)[0][1]
     assert top / len(data.dev) < 0.15
 
@@ -192,9 +199,7 @@ def test_spec_rejects_impossible_settings(bad: dict) -> None:
 
 
 def test_full_fidelity_with_few_cities_still_terminates() -> None:
-    data = generate(
-        SyntheticSpec(n_train=50, n_dev=0, n_test=0, cities_per_country=7, locale_fidelity=1.0)
-    )
+    data = generate(spec(n_train=50, n_dev=0, n_test=0, cities_per_country=7, locale_fidelity=1.0))
     assert all(data.places[p.birthplace] == p.country for p in data.people)
 
 
@@ -243,16 +248,15 @@ def test_write_creates_files_that_round_trip(tmp_path: Path, dataset: SyntheticD
 
 
 def test_write_overwrites_in_place(tmp_path: Path) -> None:
-    small = generate(SyntheticSpec(n_train=20, n_dev=5, n_test=5, seed=2))
+    small = generate(spec(n_train=20, n_dev=5, n_test=5, seed=2))
     small.write(tmp_path)
-    generate(SyntheticSpec(n_train=30, n_dev=5, n_test=5, seed=4)).write(tmp_path)
+    generate(spec(n_train=30, n_dev=5, n_test=5, seed=4)).write(tmp_path)
     assert len((tmp_path / FILE_NAMES["train"]).read_text(encoding="utf-8").splitlines()) == 30
     assert len(list(tmp_path.iterdir())) == 6  # no temporary files left behind
 
 
 def test_bio_variants_state_the_same_facts_in_different_words() -> None:
-    spec = SyntheticSpec(n_train=60, n_dev=20, n_test=20, bio_variants=3, seed=5)
-    data = generate(spec)
+    data = generate(spec(n_train=60, n_dev=20, n_test=20, bio_variants=3, seed=5))
     by_name: dict[str, list[str]] = {}
     for line in data.corpus:
         by_name.setdefault(line.split(". ", 1)[0], []).append(line)

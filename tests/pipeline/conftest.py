@@ -13,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 COPIED = (
     "conf",
+    "hydra_plugins",
     "pipeline",
     "src",
     "tools",

@@ -71,6 +71,12 @@ CASES = {
         ["model.variant", "make params"],
     ),
     "a wrong type": (set_key("model", "n_layer", "abc"), PRETRAIN, 2, ["n_layer must be int"]),
+    "a misspelled key": (
+        set_key("model", "n_layers", 2),
+        PRETRAIN,
+        2,
+        ["params.yaml: unknown setting model.n_layers (= 2); model has: variant,"],
+    ),
     "no prepared data": (
         lambda repo: shutil.rmtree(repo / "data" / "prepared"),
         BASELINE,
@@ -115,7 +121,7 @@ CASES = {
     ),
     "real data that is not there": (
         lambda repo: edit_params(
-            repo, lambda p: p["data"].update(source="cs224n", path="no/such/folder")
+            repo, lambda p: p.update(data={"source": "cs224n", "path": "no/such/folder"})
         ),
         ["-m", "pipeline.prepare"],
         2,
@@ -136,6 +142,15 @@ CASES = {
 }
 
 
+SETTINGS = {
+    "a missing key",
+    "a wrong type",
+    "a misspelled key",
+    "an impossible analysis setting",
+    "an impossible setting in a Hydra run",
+}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_expected_failures_end_in_one_message_and_an_exit_code(prepared, tmp_path, case) -> None:
     damage, command, code, words = CASES[case]
@@ -151,6 +166,8 @@ def test_expected_failures_end_in_one_message_and_an_exit_code(prepared, tmp_pat
     assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
     for word in words:
         assert word in done.stderr, (word, done.stderr[-2000:])
+    if case in SETTINGS:  # one line names the setting, its value and what is allowed
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
 
 
 def test_kp_debug_shows_the_traceback(prepared, tmp_path) -> None:

@@ -11,8 +11,8 @@ keep the experiment honest rather than merely well-formed:
 * every biography also mentions other places (where the person studied, worked, lived, died),
   drawn from the same distribution as birthplaces, so a model must learn the *birth* relation
   rather than "the first city in the line";
-* the birthplace almost always lies in the first 112 characters, the longest prefix that
-  span-corruption pretraining shows a model with a 128-character context.
+* the birthplace almost always lies in the first `BIRTHPLACE_WINDOW` characters, the longest
+  prefix that span-corruption pretraining shows a model with a 128-character context.
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ from pathlib import Path
 
 from faker import Faker
 
+from knowledge_probe.data.corruption import max_truncation
 from knowledge_probe.data.readers import FILE_NAMES, question_for
 from knowledge_probe.io import write_text
 
 __all__ = [
     "FILE_NAMES",
     "LOCALES",
+    "REAL_LIKE",
     "Person",
     "SyntheticDataset",
     "SyntheticSpec",
@@ -54,7 +56,8 @@ LOCALES: dict[str, str] = {
 }
 
 SPLITS = ("train", "dev", "test", "background")
-BIRTHPLACE_WINDOW = 112  # int(128 * 7 / 8): what span-corruption pretraining ever shows
+# what span-corruption pretraining ever shows of a biography, with the context of every experiment
+BIRTHPLACE_WINDOW = max_truncation(128)
 MAX_PLACE_CHARS = 20
 # City popularity within a country: with 12 cities and 8 countries the most frequent place is
 # about 3.5% of people, and about 6% of a 150-question dev set (the real dev set: 5%).
@@ -121,19 +124,24 @@ EXTRA_SENTENCE_WEIGHTS = (0.1, 0.55, 0.35)  # how many sentences follow the firs
 _ROLE = re.compile(r"\{(\w+)\}")
 
 
+# SyntheticSpec settings under which the corpus looks like the real one: one plainly worded
+# biography per person, up to 130 characters (the defaults are the everyday experiment's)
+REAL_LIKE = {"max_bio_chars": 130, "bio_variants": 1}
+
+
 @dataclass(frozen=True)
 class SyntheticSpec:
     """How many people of each split to invent, and how names relate to birthplaces."""
 
-    n_train: int = 600  # people with a train question
-    n_dev: int = 150
-    n_test: int = 150
+    n_train: int = 150  # people with a train question
+    n_dev: int = 50
+    n_test: int = 10
     n_background: int = 0  # extra people with a biography but no question
     cities_per_country: int = 12
     locale_fidelity: float = 0.75  # probability a person is born in their name's country
-    max_bio_chars: int = 130  # further sentences are only added while a line stays this short
+    max_bio_chars: int = 64  # further sentences are only added while a line stays this short
     # biographies per person, each phrased differently (the same facts); 1 is the real data's way
-    bio_variants: int = 1
+    bio_variants: int = 6
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -37,11 +37,11 @@ class GPTConfig:
     vocab_size: int
     block_size: int = 128
     n_layer: int = 4
-    n_head: int = 8
-    n_embd: int = 256
-    embd_pdrop: float = 0.1
-    resid_pdrop: float = 0.1
-    attn_pdrop: float = 0.1
+    n_head: int = 4
+    n_embd: int = 128
+    embd_pdrop: float = 0.05
+    resid_pdrop: float = 0.05
+    attn_pdrop: float = 0.05
     variant: str = "vanilla"
     bottleneck_dim: int = 32
     # chunked: positions per chunk; a position reads its own chunk and the ends of the

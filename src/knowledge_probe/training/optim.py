@@ -17,7 +17,7 @@ class OptimConfig:
     except biases, as the reference does (its exemption list names `LayerNorm.weight`, which
     matches no module, so LayerNorm weights, embeddings and the perceiver's C are decayed)."""
 
-    learning_rate: float = 6e-3
+    learning_rate: float = 3e-3
     betas: tuple[float, float] = (0.9, 0.95)
     weight_decay: float = 0.1
     decay_scope: str = "matmul"
