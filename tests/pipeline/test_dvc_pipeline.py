@@ -129,6 +129,8 @@ def expected_stale(key: str) -> set[str]:
     """The stages that read `model.<key>`, by what the key means."""
     if key == "variant":  # the stages take their variant from dvc.yaml, not from here
         return {"report"}
+    if key in ("chunk_size", "chunk_window"):  # read by no body the pipeline trains, but
+        return {"analyze_hallucination", "report"}  # asked of whichever finetuned models exist
     if key in ("bottleneck_dim", "latent_alignment"):  # read by perceiver models only
         return {s for s in MODEL_STAGES if "perceiver" in s} | EVERY_MODEL
     return MODEL_STAGES | EVERY_MODEL | ({"prepare"} if key == "block_size" else set())
