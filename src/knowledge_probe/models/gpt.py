@@ -359,7 +359,9 @@ class GPT(nn.Module):
             if positions is None:
                 x = x + self.pos_emb[:, offset : offset + length]
             else:
-                x = x + self.pos_emb[0, positions]
+                # embedding's backward sums repeated positions in a fixed order (indexing's
+                # does not on CPU, so packed training would not repeat itself bit for bit)
+                x = x + F.embedding(positions, self.pos_emb[0])
         return self.drop(x)
 
     @property
@@ -405,7 +407,10 @@ class GPT(nn.Module):
                 x = block(x, mask=mask, positions=positions)
             return x
         lat = packed_latents(layout, self.config.bottleneck_dim, self.right_aligned)
-        queries = gather_rows(x, lat.index) if self.right_aligned else self.down.C[0, lat.ranks]
+        if self.right_aligned:
+            queries = gather_rows(x, lat.index)
+        else:  # embedding, not indexing: see `embed`
+            queries = F.embedding(lat.ranks, self.down.C[0])
         read = segment_mask(lat.segments, lat.positions, segments, positions)
         z = self.down.masked(x, queries, read, lat.positions, positions)
         among = segment_mask(lat.segments, lat.ranks, lat.segments, lat.ranks)
