@@ -47,6 +47,11 @@ def test_offline_run_records_config_metrics_and_artifacts(tmp_path, monkeypatch)
     tracker.summary({"dev/accuracy": 0.25})
     tracker.log_artifact(artifact, "vanilla-pretrain", "model")
     tracker.finish()
+    # finish() can return before W&B's service has written the run's log (it was seen holding
+    # only its 7-byte header); shutting the service down flushes it, as a process's exit does
+    import wandb
+
+    wandb.teardown()
     (log,) = (tmp_path / "wandb").glob("offline-run-*/*.wandb")
     contents = run_contents(log)
     assert "seed" in contents["config"] and "train/loss" in contents["history"]
