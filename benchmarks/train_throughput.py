@@ -1,11 +1,13 @@
-"""Training throughput, plain path vs fast path, for both variants at handout sizes.
+"""Training throughput, the reference's way (`fast=off`) vs the fast way (`fast=on`), for both
+variants at handout sizes.
 
     python benchmarks/train_throughput.py [--steps 8] [--batch-size 128]
 
 Each configuration runs in its own process (so peak memory is its own): the plain path is the
 reference (fp32, explicit softmax attention, examples built one by one in Python); the fast path
 is fused attention, batches corrupted in tensor operations and bf16 autocast (plus fused AdamW
-and TF32 on a GPU, and torch.compile with --compile). Tokens per second count every position
+and TF32 on a GPU, and torch.compile with --compile), as the switches `attention`,
+`corruption`, `trainer.precision` and `compile` choose them in the pipeline. Tokens per second count every position
 of every batch, data loading included.
 """
 
@@ -39,7 +41,7 @@ def measure(variant: str, fast: bool, steps: int, batch_size: int, compile_model
     forward = torch.compile(model) if compile_model else model
     optimizer = make_optimizer(model, OptimConfig(fused=fast and device == "cuda"))
     loader = PretrainDataModule(
-        corpus, vocab, 128, batch_size, fast=fast, shuffle=True
+        corpus, vocab, 128, batch_size, batched=fast, shuffle=True
     ).train_dataloader()
     batches = iter(loader)
     precision = torch.autocast(device, dtype=torch.bfloat16, enabled=fast)
