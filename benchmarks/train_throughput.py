@@ -1,4 +1,5 @@
-"""Training throughput, plain path vs fast path, for both variants at handout sizes.
+"""Training throughput, the reference's way (`fast=off`) vs the fast way (`fast=on`), for both
+variants at handout sizes.
 
     python benchmarks/train_throughput.py [--steps 8] [--batch-size 128]
 
@@ -6,9 +7,11 @@ Each configuration runs in its own process (so peak memory is its own): the plai
 reference (fp32, explicit softmax attention, examples built one by one in Python); the fast path
 is fused attention, batches corrupted in tensor operations and bf16 autocast (plus fused AdamW
 and TF32 on a GPU, and torch.compile with --compile); the packed path is the fast path with each
-batch's examples packed into as few rows as fit (what training runs). Every path trains on the
-same number of examples per step; tokens per second count every position of every padded batch
-(the reference's count), and examples per second the examples; data loading is included.
+batch's examples packed into as few rows as fit (what training runs). These are the pipeline's
+switches `attention`, `corruption`, `trainer.precision`, `packing` and `compile`. Every path
+trains on the same number of examples per step; tokens per second count every position of every
+padded batch (the reference's count), and examples per second the examples; data loading is
+included.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
     forward = torch.compile(model) if compile_model else model
     optimizer = make_optimizer(model, OptimConfig(fused=fast and device == "cuda"))
     loader = PretrainDataModule(
-        corpus, vocab, 128, batch_size, fast=fast, shuffle=True
+        corpus, vocab, 128, batch_size, batched=fast, shuffle=True
     ).train_dataloader()
     batches = iter(loader)
     precision = torch.autocast(device, dtype=torch.bfloat16, enabled=fast)
