@@ -45,7 +45,7 @@ def main() -> None:
         vocab = Vocabulary.from_corpus(data.corpus)
         pl.seed_everything(0, verbose=False)
         model = GPT(GPTConfig(vocab_size=len(vocab), variant=args.variant))
-        datamodule = PretrainDataModule(data.corpus, vocab, 128, 128, fast=True, shuffle=True)
+        datamodule = PretrainDataModule(data.corpus, vocab, 128, 128, batched=True, shuffle=True)
         start = time.perf_counter()
         result = fit(
             model,

@@ -43,7 +43,7 @@ from knowledge_probe.models import GPT  # noqa: E402
 from knowledge_probe.training import fit  # noqa: E402
 from pipeline import prepare  # noqa: E402
 from pipeline.cli import run_command  # noqa: E402
-from pipeline.configs import model_config, optim_config, trainer_options  # noqa: E402
+from pipeline.configs import fit_switches, model_config, optim_config, trainer_options  # noqa: E402
 from pipeline.params import validate  # noqa: E402
 from pipeline.prepared import read_prepared  # noqa: E402
 from pipeline.pretrain import pretrain_datamodule  # noqa: E402
@@ -163,7 +163,7 @@ def main() -> None:
             trainer_options=options,
             callbacks=[probe],
             prefix="probe",
-            packing=bool(cfg.fast),
+            **fit_switches(cfg),
         )
     print_table(
         ["epoch", "training s", "loss", "dev stored", "dev answered", "train answered"],

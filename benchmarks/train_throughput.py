@@ -1,14 +1,18 @@
-"""Training throughput, plain path vs fast path, for both variants at handout sizes.
+"""Training throughput, the reference's way (`fast=off`) vs the fast way (the defaults), for every
+body at handout sizes.
 
-    python benchmarks/train_throughput.py [--steps 8] [--batch-size 128]
+    python benchmarks/train_throughput.py [--steps 8] [--rounds 3] [--batch-size 128]
 
-Each configuration runs in its own process (so peak memory is its own): the plain path is the
-reference (fp32, explicit softmax attention, examples built one by one in Python); the fast path
-is fused attention, batches corrupted in tensor operations and bf16 autocast (plus fused AdamW
-and TF32 on a GPU, and torch.compile with --compile); the packed path is the fast path with each
-batch's examples packed into as few rows as fit (what training runs). Every path trains on the
-same number of examples per step; tokens per second count every position of every padded batch
-(the reference's count), and examples per second the examples; data loading is included.
+Each configuration runs in its own process (so peak memory is its own), once per round; the
+rounds are interleaved, so other work on the machine slows every configuration alike. The plain
+path is the reference (fp32, explicit softmax attention, examples built one by one in Python);
+the fast path is fused attention, batches corrupted in tensor operations and bf16 autocast (plus
+fused AdamW and TF32 on a GPU, and torch.compile with --compile); the packed path is the fast
+path with each batch's examples packed into as few rows as fit (what training runs). These are
+the pipeline's switches `attention`, `corruption`, `trainer.precision`, `packing` and `compile`.
+Every path trains on the same number of examples per step; tokens per second count every
+position of every padded batch (the reference's count), and examples per second the examples;
+data loading is included.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 import torch
 
@@ -46,7 +51,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
     forward = torch.compile(model) if compile_model else model
     optimizer = make_optimizer(model, OptimConfig(fused=fast and device == "cuda"))
     loader = PretrainDataModule(
-        corpus, vocab, 128, batch_size, fast=fast, shuffle=True
+        corpus, vocab, 128, batch_size, batched=fast, shuffle=True
     ).train_dataloader()
     batches = iter(loader)
     precision = torch.autocast(device, dtype=torch.bfloat16, enabled=fast)
@@ -98,6 +103,12 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds, each running every configuration once; the table gives medians",
+    )
     parser.add_argument("--compile", action="store_true", help="also torch.compile the fast path")
     parser.add_argument(
         "--peak-tflops",
@@ -117,46 +128,42 @@ def main() -> None:
             )
         )
         return
-    rows, results = [], {}
-    for variant in BODIES:
-        for path in PATHS:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--worker",
-                f"{variant}:{path}",
-                "--steps",
-                str(args.steps),
-                "--batch-size",
-                str(args.batch_size),
-            ] + (["--compile"] if args.compile else [])
-            out = (
-                subprocess.run(cmd, capture_output=True, text=True, check=True)
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            results[variant, path] = r = json.loads(out)
-            ratio = r["tokens_per_sec"] / results[variant, "plain"]["tokens_per_sec"]
-            mfu = (
-                f"{100 * r['achieved_tflops'] / args.peak_tflops:.1f}%" if args.peak_tflops else "-"
-            )
-            rows.append(
-                [
-                    variant,
-                    path,
-                    f"{r['tokens_per_sec']:,.0f}",
-                    f"{r['examples_per_sec']:,.1f}",
-                    f"{ratio:.2f}x",
-                    f"{r['peak_mb']:,.0f}",
-                    mfu,
-                    f"{r['loss']:.3f}",
-                ]
-            )
-            print(f"measured {variant} {path}", file=sys.stderr, flush=True)
-    first = results["vanilla", "plain"]
+    configs = [(variant, path) for variant in BODIES for path in PATHS]
+    runs: dict[tuple[str, str], list[dict]] = {config: [] for config in configs}
+    for round_ in range(args.rounds):  # every configuration once per round, so load hits all alike
+        for variant, path in configs:
+            cmd = [sys.executable, __file__, "--worker", f"{variant}:{path}"]
+            cmd += ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
+            cmd += ["--compile"] if args.compile else []
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            runs[variant, path].append(json.loads(out.strip().splitlines()[-1]))
+            print(f"round {round_ + 1}: measured {variant} {path}", file=sys.stderr, flush=True)
+    rows = []
+    for variant, path in configs:
+        r = runs[variant, path]
+        plain = runs[variant, "plain"]
+        ratios = [a["tokens_per_sec"] / b["tokens_per_sec"] for a, b in zip(r, plain, strict=True)]
+        mfu = (
+            median([x["achieved_tflops"] for x in r]) / args.peak_tflops if args.peak_tflops else 0
+        )
+        rows.append(
+            [
+                variant,
+                path,
+                f"{median([x['tokens_per_sec'] for x in r]):,.0f}",
+                f"{median([x['examples_per_sec'] for x in r]):,.1f}",
+                f"{median(ratios):.2f}x",
+                f"{max(x['peak_mb'] for x in r):,.0f}",
+                f"{100 * mfu:.1f}%" if args.peak_tflops else "-",
+                f"{r[-1]['loss']:.3f}",
+            ]
+        )
+    first = runs["vanilla", "plain"][0]
     print(
         f"\ntraining throughput, {first['source']} corpus, batch {args.batch_size}, context 128, "
-        f"4 layers x 8 heads x 256 (chunked: chunks of 16, window 8), device {first['device']}, {args.steps} timed steps\n"
+        f"4 layers x 8 heads x 256 (chunked: chunks of 16, window 8), device {first['device']}, "
+        f"{args.steps} timed steps; median of {args.rounds} interleaved rounds (x plain: of the "
+        "ratios within each round)\n"
     )
     headers = [
         "variant",

@@ -37,7 +37,12 @@ def ask_strangers(cfg, data, people, place_country, name, model) -> tuple[dict, 
         block_size=model.config.block_size,
     )
     questions = [s.question for s in strangers]
-    options = dict(batch_size=cfg.evaluate.batch_size, max_new=cfg.evaluate.max_new, progress=False)
+    options = dict(
+        batch_size=cfg.evaluate.batch_size,
+        max_new=cfg.evaluate.max_new,
+        plain=cfg.decode == "plain",
+        progress=False,
+    )
     answers = predict(model, data.vocab, questions, **options)
     confidence = h.answer_probabilities(model, data.vocab, questions, answers)
     dev_answers = read_predictions(Path(cfg.paths.predictions) / f"{name}.dev.tsv", data.dev)

@@ -1,4 +1,5 @@
-"""The library's settings objects (model, optimiser, Lightning trainer) from a stage's view."""
+"""The library's settings objects (model, optimiser, Lightning trainer, fit's switches) from a
+stage's view."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from pipeline.stages import model_fields
 
 def model_config(cfg: DictConfig, variant: str, vocab_size: int) -> GPTConfig:
     fields = {name: cfg.model[name] for name in model_fields(variant)}
-    return GPTConfig(
-        vocab_size=vocab_size, variant=variant, fused_attention=bool(cfg.fast), **fields
-    )
+    fused = cfg.attention == "fused"
+    return GPTConfig(vocab_size=vocab_size, variant=variant, fused_attention=fused, **fields)
 
 
 def optim_config(section: DictConfig, n_examples: int, block_size: int) -> OptimConfig:
@@ -40,8 +40,13 @@ def trainer_options(cfg: DictConfig, grad_clip: float) -> dict[str, Any]:
         "devices": t.devices,
         "num_nodes": t.num_nodes,
         "strategy": t.strategy,
-        "precision": t.precision if cfg.fast else "32-true",
+        "precision": t.precision,
         "deterministic": t.deterministic,
         "gradient_clip_val": grad_clip,
         "enable_progress_bar": True,
     }
+
+
+def fit_switches(cfg: DictConfig) -> dict[str, bool]:
+    """fit()'s switches: `packing` packs each batch, `compile` compiles the training forward pass."""
+    return {"packing": bool(cfg.packing), "compile_model": bool(cfg.compile)}

@@ -35,7 +35,7 @@ def run(cfg, context, variant: str, init: str) -> dict:
         options = dict(
             batch_size=cfg.evaluate.batch_size,
             max_new=cfg.evaluate.max_new,
-            plain=bool(cfg.evaluate.plain),
+            plain=cfg.decode == "plain",
         )
         start = time.perf_counter()
         dev_answers = predict(model, data.vocab, data.dev, **options)

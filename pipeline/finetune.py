@@ -32,7 +32,6 @@ def run(cfg, context, variant: str, init: str) -> dict:
         data.vocab,
         config.block_size,
         cfg.finetune.batch_size,
-        fast=bool(cfg.fast),
         shuffle=bool(cfg.finetune.shuffle),
         seed=int(cfg.seed),
     )

@@ -22,7 +22,7 @@ def pretrain_datamodule(cfg, data: Prepared, block_size: int) -> PretrainDataMod
         data.vocab,
         block_size,
         cfg.pretrain.batch_size,
-        fast=bool(cfg.fast),
+        batched=cfg.corruption == "batched",
         shuffle=bool(cfg.pretrain.shuffle),
         window=cfg.pretrain.window,
         seed=int(cfg.seed),

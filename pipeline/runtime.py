@@ -12,8 +12,8 @@ def seed_all(seed: int) -> None:
 
 
 def configure_precision(cfg: DictConfig) -> None:
-    """On the fast path, let float32 matrix products use TF32 on GPUs that have it."""
-    if cfg.fast and torch.cuda.is_available():
+    """Unless trainer.precision is 32-true, let float32 matrix products use TF32 on GPUs."""
+    if cfg.trainer.precision != "32-true" and torch.cuda.is_available():
         torch.set_float32_matmul_precision("high")
 
 

@@ -32,10 +32,16 @@ from knowledge_probe.data.corruption import WINDOWS
 from knowledge_probe.data.synthetic import SyntheticSpec
 from knowledge_probe.evaluation.predict import predict
 from knowledge_probe.models.gpt import BODIES, LATENT_ALIGNMENTS, POSITIONS, VARIANTS, GPTConfig
+from knowledge_probe.training.datamodule import PretrainDataModule
+from knowledge_probe.training.fit import fit
 from knowledge_probe.training.optim import DECAY_SCOPES, OptimConfig
 
 # where the course's four files are looked for, relative to the repository root (where stages run)
 COURSE_DATA = "../shared/data/cs224n"
+# the switches' values: the fast way first, then the reference's (conf/fast/off.yaml picks those)
+ATTENTION = ("fused", "explicit")
+CORRUPTION = DECODE = ("batched", "plain")
+PRECISIONS = ("bf16-mixed", "32-true")
 
 
 def choice(default: str, choices: tuple[str, ...]) -> Any:
@@ -61,6 +67,11 @@ def listed(values: tuple) -> Any:
 def default_of(function, name: str) -> Any:
     """The default of a library function's keyword argument."""
     return inspect.signature(function).parameters[name].default
+
+
+def named(flag: bool, names: tuple[str, str]) -> str:
+    """A library flag's value as a switch names it: the first name when the flag is on."""
+    return names[0] if flag else names[1]
 
 
 @dataclass
@@ -128,8 +139,6 @@ class Finetune:
 class Evaluate:
     batch_size: int = positive(default_of(predict, "batch_size"))
     max_new: int = positive(default_of(predict, "max_new"))
-    # decode one question at a time without a cache (the reference's way; slow)
-    plain: bool = default_of(predict, "plain")
 
 
 @dataclass
@@ -240,8 +249,9 @@ class Trainer:
     devices: Any = 1
     num_nodes: int = positive(1)
     strategy: str = "auto"
-    # bf16 autocast pays on CPUs with AMX/AVX-512-BF16; 32-true for bit-exact reference numbers
-    precision: str = "bf16-mixed"
+    # bf16-mixed: bf16 autocast in training (it pays on GPUs and on CPUs with AMX/AVX-512-BF16)
+    # and TF32 matrix products on GPUs that have them. 32-true: float32 throughout (the reference)
+    precision: str = choice(PRECISIONS[0], PRECISIONS)
     deterministic: bool = False
 
 
@@ -264,11 +274,24 @@ class Config:
     experiment_name: str = "default"
     paths: Paths = field(default_factory=Paths)
     resume: Resume = field(default_factory=Resume)
-    # the fast path (fused attention, batched span corruption, bf16 autocast, trimmed padding)
-    # gives the same answers as the plain reference path (tests prove it)
-    fast: bool = True
-    # torch.compile the training forward pass (fast path only): worth it for long GPU runs
-    compile: bool = False
+    # Performance switches: each gives the same answers both ways (tests prove it), and each is
+    # declared by exactly the stages that read it (pipeline/stages.py). `fast=off` (conf/fast/)
+    # sets them all, and trainer.precision, to the reference's way.
+    # fused: scaled_dot_product_attention. explicit: the reference's softmax attention.
+    attention: str = choice(named(GPTConfig.fused_attention, ATTENTION), ATTENTION)
+    # batched: span corruption of whole pretraining batches in tensor operations, served as
+    # resumable batches. plain: one example at a time through a DataLoader (the reference).
+    corruption: str = choice(
+        named(default_of(PretrainDataModule, "batched"), CORRUPTION), CORRUPTION
+    )
+    # batched: length-bucketed batches with a key/value cache. plain: one question at a time
+    # without a cache (the reference; slow).
+    decode: str = choice(named(not default_of(predict, "plain"), DECODE), DECODE)
+    # true: each training batch's examples packed into as few rows as fit, each with its own
+    # positions and a block-diagonal causal mask (models/packing.py). false: one example per row.
+    packing: bool = True
+    # torch.compile the training forward pass: worth it for long GPU runs, not for short ones
+    compile: bool = default_of(fit, "compile_model")
     pretrain: Pretrain = field(default_factory=Pretrain)
     finetune: Finetune = field(default_factory=Finetune)
     evaluate: Evaluate = field(default_factory=Evaluate)
@@ -287,7 +310,7 @@ def register() -> None:
     store = ConfigStore.instance()
     store.store(name="schema", node=Config)
     for source, schema in DATA_SCHEMAS.items():
-        store.store(group="data", name=f"schema_{source}", node=schema)
+        store.store(group="schema/data", name=source, node=schema)
 
 
 register()
@@ -318,8 +341,11 @@ def explain(err: Exception, cfg: DictConfig | None = None) -> str:
         value = override.group(2) if override.group(1) else override.group(4)
     if isinstance(cause, MissingMandatoryValue) and key:
         return f"incomplete configuration (missing setting {key}): set it"
-    if not key or not dataclasses.is_dataclass(owner):
-        return str(err).splitlines()[0]
+    if not key or not dataclasses.is_dataclass(owner):  # Hydra's own: the first line and options
+        lines = [line.strip() for line in str(err).splitlines()]
+        options = re.search(r"(Available options in '[^']*'):\n((?:\t.*\n?)+)", str(err))
+        listed = f"; {options.group(1)}: {', '.join(options.group(2).split())}" if options else ""
+        return lines[0] + listed
     name, section = key.rsplit(".", 1)[-1], key.rpartition(".")[0] or "the configuration"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
         known = ", ".join(f.name for f in dataclasses.fields(owner))

@@ -20,7 +20,7 @@ from pipeline.cli import ConfigError
 INITS = ("scratch", "pretrained")
 UNTRACKED = ("paths", "logger", "resume")
 # GPTConfig fields that do not come from `model.*`: the data (vocab_size), the stage (variant)
-# and the `fast` switch (fused_attention)
+# and the `attention` switch (fused_attention)
 NOT_FROM_MODEL_SECTION = ("vocab_size", "variant", "fused_attention")
 
 # Keys read by each stage besides its model's keys, in the order the stages run. `None`: the
@@ -28,22 +28,25 @@ NOT_FROM_MODEL_SECTION = ("vocab_size", "variant", "fused_attention")
 PARAMS: dict[str, tuple[str, ...] | None] = {
     "prepare": ("data", "model.block_size"),
     "baseline": (),
-    "pretrain": ("seed", "fast", "compile", "pretrain", "trainer"),
-    "finetune": ("seed", "fast", "compile", "finetune", "trainer"),
-    "evaluate": ("fast", "evaluate", "trainer.accelerator"),
+    "pretrain": ("seed", "attention", "corruption", "packing", "compile", "pretrain", "trainer"),
+    "finetune": ("seed", "attention", "packing", "compile", "finetune", "trainer"),
+    "evaluate": ("attention", "decode", "evaluate", "trainer.accelerator", "trainer.precision"),
     "analyze_attention": ("seed", "analysis.attention"),
     "analyze_complexity": (
         "seed",
-        "fast",
+        "attention",
         "trainer.accelerator",
+        "trainer.precision",
         "analysis.complexity",
         "analysis.threads",
     ),
     "analyze_hallucination": (
         "seed",
-        "fast",
+        "attention",
+        "decode",
         "evaluate",
         "trainer.accelerator",
+        "trainer.precision",
         "analysis.hallucination",
         "analysis.threads",
         "pretrain.window",

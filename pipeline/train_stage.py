@@ -11,7 +11,7 @@ from knowledge_probe.io import write_json
 from knowledge_probe.models import GPT
 from knowledge_probe.tracking import Tracker
 from knowledge_probe.training import CurveRecorder, ResumeCheckpoint, fit, run_fingerprint
-from pipeline.configs import optim_config, trainer_options
+from pipeline.configs import fit_switches, optim_config, trainer_options
 from pipeline.resume_state import resume_path
 from pipeline.runtime import is_rank_zero
 
@@ -45,9 +45,8 @@ def train_and_record(
         trainer_options=trainer_options(cfg, section.grad_clip),
         callbacks=[curves],
         prefix="train",
-        packing=bool(cfg.fast),
-        compile_model=bool(cfg.fast and cfg.compile),
         resume=resume,
+        **fit_switches(cfg),
     )
     if not is_rank_zero():  # the other DDP processes trained alongside; rank 0 writes the outputs
         raise SystemExit(0)
@@ -82,7 +81,7 @@ def resume_checkpoint(
         "model": model.config.to_dict(),
         "epochs": epochs,
         "seed": cfg.seed,
-        "fast": cfg.fast,
+        "switches": {k: cfg[k] for k in ("attention", "corruption", "compile") if k in cfg},
         "precision": cfg.trainer.precision,
         "inputs": {str(path): sha256(path) for path in inputs},
     }

@@ -72,7 +72,7 @@ def test_pretrain_finetune_evaluate(variant: str) -> None:
     epochs, batch = 20, 8
     summary = fit(
         model,
-        PretrainDataModule(corpus, vocab, BLOCK, batch, fast=True),
+        PretrainDataModule(corpus, vocab, BLOCK, batch),
         optim,
         max_epochs=epochs,
         trainer_options=QUIET,
@@ -104,7 +104,7 @@ def test_pretrain_finetune_evaluate(variant: str) -> None:
     assert sum(p in CITIES for p in predictions) >= 3, predictions
 
 
-def train_once(seed: int, fast: bool) -> dict[str, torch.Tensor]:
+def train_once(seed: int, batched: bool) -> dict[str, torch.Tensor]:
     corpus, _, _ = make_data()
     vocab = Vocabulary.from_corpus(corpus)
     pl.seed_everything(seed, verbose=False)
@@ -112,7 +112,7 @@ def train_once(seed: int, fast: bool) -> dict[str, torch.Tensor]:
     optim = OptimConfig(learning_rate=3e-3, warmup_tokens=BLOCK * 8, final_tokens=10**9)
     fit(
         model,
-        PretrainDataModule(corpus, vocab, BLOCK, 8, fast=fast, shuffle=True),
+        PretrainDataModule(corpus, vocab, BLOCK, 8, batched=batched, shuffle=True),
         optim,
         max_epochs=2,
         trainer_options=QUIET,
@@ -120,11 +120,11 @@ def train_once(seed: int, fast: bool) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_same_seed_gives_identical_weights(fast: bool) -> None:
-    first, second = train_once(0, fast), train_once(0, fast)
+@pytest.mark.parametrize("batched", [True, False])
+def test_same_seed_gives_identical_weights(batched: bool) -> None:
+    first, second = train_once(0, batched), train_once(0, batched)
     assert first.keys() == second.keys()
     for name in first:
         assert torch.equal(first[name], second[name]), name
-    other = train_once(1, fast)
+    other = train_once(1, batched)
     assert any(not torch.equal(first[name], other[name]) for name in first)

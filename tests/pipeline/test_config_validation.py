@@ -60,6 +60,14 @@ BAD_SETTINGS = {
         "pretrain.shuffle must be true or false, got 'sometimes'",
     ),
     "an unknown data source": ({"data": {"source": "web"}}, "allowed: synthetic, cs224n, files"),
+    "an unknown switch value": (
+        {"decode": "fast"},
+        "unknown decode 'fast'; allowed: batched, plain",
+    ),
+    "an unknown precision": (
+        {"trainer": {"precision": "8-bit"}},
+        "unknown trainer.precision '8-bit'; allowed: bf16-mixed, 32-true",
+    ),
     "an impossible synthetic data set": (
         {"data": {"bio_variants": 0}},
         "data: bio_variants must lie in [1,",

@@ -155,3 +155,36 @@ def test_every_consumer_runs_the_stages_in_the_tables_order() -> None:
     assert not [stage for stage in PARAMS if f"stage {stage}" in script]
     experiment = (REPO / "pipeline" / "experiment.py").read_text()
     assert "jobs(" in experiment and not [s for s in PARAMS if f"{s}.run(" in experiment]
+
+
+SWITCHES = ("attention", "corruption", "decode", "packing", "compile")
+
+
+def test_fast_off_sets_every_switch_the_reference_way_and_nothing_else() -> None:
+    for experiment in EXPERIMENTS:
+        fast = leaves(composed([f"experiment={experiment}"]))
+        off = leaves(composed([f"experiment={experiment}", "fast=off"]))
+        assert {k for k in fast if fast[k] != off[k]} <= {*SWITCHES, "trainer.precision"}
+        reference = {k: off[k] for k in (*SWITCHES, "trainer.precision")}
+        assert reference == {
+            "attention": "explicit",
+            "corruption": "plain",
+            "decode": "plain",
+            "packing": False,
+            "compile": False,
+            "trainer.precision": "32-true",
+        }
+    assert composed(["fast=on"]) == composed()
+
+
+def test_a_switch_accepts_only_its_named_values() -> None:
+    config = schema_defaults()
+    for switch, names in (
+        ("attention", schema.ATTENTION),
+        ("corruption", schema.CORRUPTION),
+        ("decode", schema.DECODE),
+    ):
+        assert config[switch] == names[0]  # the fast way by default
+        assert schema.Config.__dataclass_fields__[switch].metadata["choices"] == names
+    precision = schema.Trainer.__dataclass_fields__["precision"].metadata["choices"]
+    assert precision == schema.PRECISIONS and config["trainer"]["precision"] == "bf16-mixed"

@@ -42,7 +42,7 @@ def test_a_stage_cannot_read_a_key_it_does_not_declare() -> None:
         lambda: view.compile,
         lambda: view.pretrain,
         lambda: view.model.bottleneck_dim,  # the vanilla model does not read it
-        lambda: view.trainer.precision,  # only trainer.accelerator is declared
+        lambda: view.trainer.devices,  # only trainer.accelerator and trainer.precision are
     ):
         with pytest.raises(ConfigAttributeError):
             read()
@@ -82,3 +82,38 @@ def test_a_key_missing_from_params_yaml_is_a_config_error() -> None:
     del incomplete["compile"]
     with pytest.raises(ConfigError, match="no 'compile', which stage pretrain reads"):
         stage_view(incomplete, "pretrain", "vanilla")
+
+
+# which stages read each performance switch (and so rerun when it changes)
+SWITCH_READERS = {
+    "attention": {
+        "pretrain",
+        "finetune",
+        "evaluate",
+        "analyze_complexity",
+        "analyze_hallucination",
+    },
+    "corruption": {"pretrain"},
+    "decode": {"evaluate", "analyze_hallucination"},
+    "compile": {"pretrain", "finetune"},
+    "trainer.precision": {
+        "pretrain",
+        "finetune",
+        "evaluate",
+        "analyze_complexity",
+        "analyze_hallucination",
+    },
+}
+
+
+def test_each_switch_is_declared_by_exactly_the_stages_that_read_it() -> None:
+    for switch, readers in SWITCH_READERS.items():
+        declaring = {
+            stage
+            for stage in PARAMS
+            if PARAMS[stage] is not None
+            and any(
+                switch == key or switch.startswith(f"{key}.") for key in declared(stage, "vanilla")
+            )
+        }
+        assert declaring == readers, switch

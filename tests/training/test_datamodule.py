@@ -18,13 +18,13 @@ def all_rows(datamodule: PretrainDataModule) -> tuple[torch.Tensor, torch.Tensor
     return torch.cat(xs), torch.cat(ys)
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("batched", [True, False])
 def test_mixed_questions_appear_once_per_epoch_in_finetuning_form(
-    tiny_corpus: list[str], tiny_vocab: Vocabulary, tiny_questions: list[Question], fast: bool
+    tiny_corpus: list[str], tiny_vocab: Vocabulary, tiny_questions: list[Question], batched: bool
 ) -> None:
     torch.manual_seed(0)
     datamodule = PretrainDataModule(
-        tiny_corpus, tiny_vocab, BLOCK, 5, fast=fast, shuffle=True, questions=tiny_questions
+        tiny_corpus, tiny_vocab, BLOCK, 5, batched=batched, shuffle=True, questions=tiny_questions
     )
     assert len(datamodule) == len(tiny_corpus) + len(tiny_questions)
     x, y = all_rows(datamodule)
@@ -46,7 +46,7 @@ def test_mixed_questions_appear_once_per_epoch_in_finetuning_form(
 
 
 def test_without_questions_only_biographies(tiny_corpus: list[str], tiny_vocab: Vocabulary) -> None:
-    datamodule = PretrainDataModule(tiny_corpus, tiny_vocab, BLOCK, 4, fast=True)
+    datamodule = PretrainDataModule(tiny_corpus, tiny_vocab, BLOCK, 4)
     x, y = all_rows(datamodule)
     assert len(x) == len(tiny_corpus)
     assert (y != PAD_ID).any(dim=1).all()

@@ -44,7 +44,7 @@ def test_nan_loss_names_the_step_and_keeps_the_last_good_checkpoint(
     with pytest.raises(NonFiniteLossError, match=r"loss is nan at step 4") as info:
         fit(
             model,
-            PretrainDataModule(tiny_corpus, tiny_vocab, 48, 2, fast=True),
+            PretrainDataModule(tiny_corpus, tiny_vocab, 48, 2),
             OptimConfig(learning_rate=1e-3),
             max_epochs=5,
             trainer_options={"enable_progress_bar": False},

@@ -56,7 +56,7 @@ def train(
         )
     )  # fmt: skip
     datamodule = PretrainDataModule(
-        corpus, vocab, BLOCK, BATCH, fast=True, shuffle=True, questions=questions, seed=7
+        corpus, vocab, BLOCK, BATCH, shuffle=True, questions=questions, seed=7
     )
     optim = OptimConfig(learning_rate=3e-3, warmup_tokens=100, final_tokens=5_000)
     result = fit(

@@ -1,7 +1,7 @@
 """DataModules for the two objectives: span corruption (pretraining) and name QA (finetuning).
 
-On the fast path both serve `ResumableBatches` (batches fixed by seed, epoch and position, so an
-interrupted run resumes exactly); the plain path keeps the reference's DataLoader.
+`batched`, both serve `ResumableBatches` (batches fixed by seed, epoch and position, so an
+interrupted run resumes exactly); otherwise they keep the reference's DataLoader.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class _ResumableDataModule(pl.LightningDataModule):
 
 
 class PretrainDataModule(_ResumableDataModule):
-    """`fast` corrupts whole batches in tensor operations; otherwise one example at a time.
+    """`batched` corrupts whole batches in tensor operations; otherwise one example at a time.
 
     `window` picks where the corrupted piece of a document comes from (see `corruption`);
     `questions`, when given, are mixed into every epoch as finetuning-style examples.
@@ -92,7 +92,7 @@ class PretrainDataModule(_ResumableDataModule):
         block_size: int,
         batch_size: int,
         *,
-        fast: bool = True,
+        batched: bool = True,
         shuffle: bool = False,
         num_workers: int = 0,
         window: str = "prefix",
@@ -101,14 +101,14 @@ class PretrainDataModule(_ResumableDataModule):
     ):
         super().__init__(batch_size, shuffle, seed)
         self.documents, self.vocab, self.block_size = documents, vocab, block_size
-        self.fast, self.num_workers, self.window = fast, num_workers, window
+        self.batched, self.num_workers, self.window = batched, num_workers, window
         self.questions = NameDataset(list(questions), vocab, block_size)
 
     def __len__(self) -> int:
         return len(self.documents) + len(self.questions)
 
     def train_dataloader(self):
-        if self.fast:
+        if self.batched:
             corruption = BatchedCorruptionDataset(
                 self.documents, self.vocab, self.block_size, self.window
             )
@@ -134,20 +134,20 @@ class FinetuneDataModule(_ResumableDataModule):
         block_size: int,
         batch_size: int,
         *,
-        fast: bool = True,
+        batched: bool = True,
         shuffle: bool = False,
         num_workers: int = 0,
         seed: int = 0,
     ):
         super().__init__(batch_size, shuffle, seed)
         self.dataset = NameDataset(questions, vocab, block_size)
-        self.fast, self.num_workers = fast, num_workers
+        self.batched, self.num_workers = batched, num_workers
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def train_dataloader(self):
-        if self.fast:
+        if self.batched:
             return self.resumable_batches(self.dataset)
         return DataLoader(
             self.dataset,
