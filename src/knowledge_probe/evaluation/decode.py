@@ -12,8 +12,6 @@ from contextlib import nullcontext
 import torch
 
 from knowledge_probe.data.vocab import MASK_ID, PAD_ID
-from knowledge_probe.models.attention import KVCache
-from knowledge_probe.models.chunked import chunked_mask
 from knowledge_probe.models.gpt import GPT
 
 
@@ -36,52 +34,6 @@ def decode_plain(
     return _answer(seq[0, len(prompt) :].tolist(), stop_id)
 
 
-class _Stepper:
-    """Returns the logits that predict position t+1, reusing the work of earlier positions.
-
-    Vanilla: a key/value cache per block; chunked: the same, each new position reading only the
-    keys of its pattern (see `models.chunked`). Perceiver: latent j sees inputs 0..j only and the
-    latent blocks are causal, so latent j is final once input j is known; it is computed once,
-    at position j, with caches in the down block, the latent blocks and the up block. From
-    position bottleneck_dim on, a step is only the up block for the new position. Right-aligned
-    latents move with the sequence's end, so that perceiver recomputes the prefix every step.
-    """
-
-    def __init__(self, model: GPT, tokens: torch.Tensor):
-        self.model, self.tokens = model, tokens
-        capacity = model.config.block_size
-        self.caches = [KVCache(capacity) for _ in model.blocks]
-        if model.config.variant == "perceiver":
-            self.down_cache, self.up_cache = KVCache(capacity), KVCache(capacity)
-        self.done = 0  # positions already processed
-
-    def logits(self, t: int) -> torch.Tensor:
-        model, first = self.model, self.done
-        if model.right_aligned:
-            return model(self.tokens[:, : t + 1])[0][:, -1]
-        x = model.embed(self.tokens[:, first : t + 1], offset=first)
-        if model.config.variant in ("vanilla", "chunked"):
-            mask = None
-            if model.config.variant == "chunked":  # the keys the chunked body reads
-                positions = torch.arange(t + 1, device=x.device)
-                config = model.config
-                mask = chunked_mask(
-                    positions[first:], positions, config.chunk_size, config.chunk_window
-                )
-            for block, cache in zip(model.blocks, self.caches, strict=True):
-                x = block(x, q_offset=first, cache=cache, mask=mask)
-        else:
-            new_latents = max(0, min(t + 1, model.config.bottleneck_dim) - first)
-            z = x[:, :0]
-            if new_latents:
-                z = model.down(x[:, :new_latents], first, new_latents, self.down_cache)
-                for block, cache in zip(model.blocks, self.caches, strict=True):
-                    z = block(z, q_offset=first, cache=cache)
-            x = model.up(x, z, q_offset=first, cache=self.up_cache)
-        self.done = t + 1
-        return model.head(model.ln_f(x[:, -1]))
-
-
 @torch.inference_mode()
 def decode_batch(
     model: GPT,
@@ -99,7 +51,7 @@ def decode_batch(
     for i, p in enumerate(prompts):
         tokens[i, : len(p)] = torch.tensor(p[:total], device=device)
     finished = torch.zeros(len(prompts), dtype=torch.bool, device=device)
-    stepper = _Stepper(model, tokens)
+    stepper = model.cached_forward(tokens)
     precision = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else nullcontext()
     with precision:
         for t in range(int(lengths.min()) - 1, total - 1):

@@ -10,6 +10,7 @@ from torch import nn
 
 from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.attention import Attention, KVCache, RotaryEmbedding
+from knowledge_probe.models.cached import CachedForward
 from knowledge_probe.models.chunked import chunked_hidden
 from knowledge_probe.models.packing import NO_EXAMPLE, Layout, reachable, segment_mask
 
@@ -418,6 +419,11 @@ class GPT(nn.Module):
             z = block(z, mask=among, positions=lat.ranks)
         write = segment_mask(segments, positions, lat.segments, lat.positions)
         return self.up.masked(x, z, write, positions, lat.positions)
+
+    def cached_forward(self, tokens: torch.Tensor) -> CachedForward:
+        """Next-position logits over `tokens` [B, T], one position after another, each reusing
+        the work of the ones before (decoding; see `models.cached`)."""
+        return CachedForward(self, tokens)
 
     def forward(
         self,
