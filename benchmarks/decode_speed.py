@@ -20,25 +20,30 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import corpus_and_questions, handout_model, print_table  # noqa: E402
 
-from knowledge_probe.data import NameDataset, Vocabulary  # noqa: E402
+from knowledge_probe.data import Vocabulary  # noqa: E402
 from knowledge_probe.evaluation import predict  # noqa: E402
 from knowledge_probe.models.gpt import BODIES  # noqa: E402
+from knowledge_probe.training import FinetuneDataModule, OptimConfig, fit  # noqa: E402
 
 
 def quick_finetune(model, vocab, questions, steps: int = 30) -> None:
-    """A few steps on the questions, so answers end with the mask as a finetuned model's do."""
-    data = NameDataset(questions, vocab, model.config.block_size)
-    x = torch.stack([data[i][0] for i in range(len(data))])
-    y = torch.stack([data[i][1] for i in range(len(data))])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    model.train()
-    for step in range(steps):
-        rows = torch.randint(0, len(data), (64,), generator=torch.Generator().manual_seed(step))
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            _, loss = model(x[rows], y[rows])
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    """A few finetuning steps (the stages' `fit`), so answers end with the mask as a finetuned
+    model's do."""
+    datamodule = FinetuneDataModule(
+        questions, vocab, model.config.block_size, 64, shuffle=True, seed=0
+    )
+    fit(
+        model,
+        datamodule,
+        OptimConfig(learning_rate=1e-3, final_tokens=10**9),
+        max_epochs=10**6,
+        trainer_options={
+            "precision": "bf16-mixed",
+            "max_steps": steps,
+            "enable_progress_bar": False,
+        },
+        packing=True,
+    )
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ the fast path is fused attention, batches corrupted in tensor operations and bf1
 fused AdamW and TF32 on a GPU, and torch.compile with --compile); the packed path is the fast
 path with each batch's examples packed into as few rows as fit (what training runs). These are
 the pipeline's switches `attention`, `corruption`, `trainer.precision`, `packing` and `compile`.
-Every path trains on the same number of examples per step; tokens per second count every
-position of every padded batch (the reference's count), and examples per second the examples;
-data loading is included.
+Every path trains with the stages' code (`fit`: the LightningModule and the DataModule) on the
+same number of examples per step; tokens per second count every position of every padded batch
+(the reference's count), and examples per second the examples; data loading is included.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from statistics import median
 
+import pytorch_lightning as pl
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,58 +34,62 @@ from common import corpus_and_questions, handout_model, peak_rss_mb, print_table
 from knowledge_probe.data import Vocabulary  # noqa: E402
 from knowledge_probe.models.gpt import BODIES  # noqa: E402
 from knowledge_probe.models.packing import pack  # noqa: E402
-from knowledge_probe.training import OptimConfig, PretrainDataModule  # noqa: E402
-from knowledge_probe.training.optim import make_optimizer  # noqa: E402
+from knowledge_probe.training import OptimConfig, PretrainDataModule, fit  # noqa: E402
 
 PATHS = ("plain", "fast", "packed")
 
 
+class StepTimer(pl.Callback):
+    """The time after each training step, and the batches it trained on (data loading included,
+    as it falls between two step ends)."""
+
+    def __init__(self) -> None:
+        self.ends: list[float] = []
+        self.batches: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        self.ends.append(time.perf_counter())
+        self.batches.append(batch)
+
+
 def measure(variant: str, path: str, steps: int, batch_size: int, compile_model: bool) -> dict:
-    """Train `steps` steps (after 2 warm-up steps) in this process; return throughput and memory."""
+    """Train `steps` steps after 2 warm-up steps with the stages' training code (`fit`: the
+    LightningModule and the DataModule) in this process; return throughput and memory."""
     fast, packed = path != "plain", path == "packed"
     corpus, _, source = corpus_and_questions()
     vocab = Vocabulary.from_corpus(corpus)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = fast
-    model = handout_model(vocab, variant, fused=fast).to(device)
-    forward = torch.compile(model) if compile_model else model
-    optimizer = make_optimizer(model, OptimConfig(fused=fast and device == "cuda"))
-    loader = PretrainDataModule(
-        corpus, vocab, 128, batch_size, batched=fast, shuffle=True
-    ).train_dataloader()
-    batches = iter(loader)
-    precision = torch.autocast(device, dtype=torch.bfloat16, enabled=fast)
-    tokens = examples = computed = 0
-    start = None
-    for step in range(steps + 2):
-        if step == 2:
-            if device == "cuda":
-                torch.cuda.synchronize()
-            start, tokens, examples, computed = time.perf_counter(), 0, 0, 0
-        try:
-            x, y = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            x, y = next(batches)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        tokens, examples = tokens + y.numel(), examples + y.size(0)
-        layout = None
-        if packed:
-            x, y, layout = pack(x, y, unit=model.packing_unit)
-        computed += y.numel()
-        with precision:
-            _, loss = forward(x, y, layout)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    n_params = model.num_parameters()
-    flops_per_token = 6 * n_params  # the usual estimate, attention scores excluded; the
-    # positions computed (fewer than the reference counts once packed) make the FLOPs
+    model = handout_model(vocab, variant, fused=fast)
+    datamodule = PretrainDataModule(corpus, vocab, 128, batch_size, batched=fast, shuffle=True)
+    timer, warmup = StepTimer(), 2
+    result = fit(
+        model,
+        datamodule,
+        OptimConfig(fused=fast and device == "cuda"),
+        max_epochs=10**6,
+        trainer_options={
+            "accelerator": "gpu" if device == "cuda" else "cpu",
+            "precision": "bf16-mixed" if fast else "32-true",
+            "max_steps": steps + warmup,
+            "enable_progress_bar": False,
+        },
+        callbacks=[timer],
+        packing=packed,
+        compile_model=compile_model,
+    )
+    seconds = timer.ends[-1] - timer.ends[warmup - 1]
+    timed = timer.batches[warmup:]
+    tokens = sum(y.numel() for _, y in timed)
+    examples = sum(y.size(0) for _, y in timed)
+    # the positions computed: fewer than the reference counts once packed
+    computed = sum(
+        (pack(x, y, unit=model.packing_unit)[1] if packed else y).numel() for x, y in timed
+    )
+    flops_per_token = 6 * model.num_parameters()  # the usual estimate, attention scores excluded
     memory = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else peak_rss_mb()
     return {
         "tokens_per_sec": tokens / seconds,
@@ -93,7 +98,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
         "device": device,
         "source": source,
         "achieved_tflops": flops_per_token * computed / seconds / 1e12,
-        "loss": float(loss),
+        "loss": result.final_loss,
     }
 
 
