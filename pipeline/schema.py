@@ -289,7 +289,9 @@ class Config:
     decode: str = choice(named(not default_of(predict, "plain"), DECODE), DECODE)
     # true: each training batch's examples packed into as few rows as fit, each with its own
     # positions and a block-diagonal causal mask (models/packing.py). false: one example per row.
-    packing: bool = True
+    # Off by default: with bf16 autocast, packed pretraining reached a higher loss at every
+    # stage of three seeds and answered fewer dev questions (README, "Packing and the science").
+    packing: bool = default_of(fit, "packing")
     # torch.compile the training forward pass: worth it for long GPU runs, not for short ones
     compile: bool = default_of(fit, "compile_model")
     pretrain: Pretrain = field(default_factory=Pretrain)
