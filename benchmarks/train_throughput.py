@@ -79,6 +79,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
         },
         callbacks=[timer],
         packing=packed,
+        trim_padding=fast and not packed,
         compile_model=compile_model,
     )
     seconds = timer.ends[-1] - timer.ends[warmup - 1]

@@ -48,5 +48,11 @@ def trainer_options(cfg: DictConfig, grad_clip: float) -> dict[str, Any]:
 
 
 def fit_switches(cfg: DictConfig) -> dict[str, bool]:
-    """fit()'s switches: `packing` packs each batch, `compile` compiles the training forward pass."""
-    return {"packing": bool(cfg.packing), "compile_model": bool(cfg.compile)}
+    """fit()'s switches: `packing` packs each batch; otherwise fused attention also trims a
+    batch's trailing all-pad positions (the loss is unchanged); `compile` compiles the training
+    forward pass."""
+    return {
+        "packing": bool(cfg.packing),
+        "trim_padding": cfg.attention == "fused",
+        "compile_model": bool(cfg.compile),
+    }

@@ -35,6 +35,7 @@ def fit(
     prefix: str = "train",
     packing: bool = False,
     compile_model: bool = False,
+    trim_padding: bool = False,
     resume: ResumeCheckpoint | None = None,
 ) -> FitSummary:
     """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...).
@@ -56,7 +57,7 @@ def fit(
     if resume is not None:
         callbacks.append(resume)
         ckpt_path = usable_checkpoint(resume.path, resume.fingerprint)
-    module = LanguageModelModule(model, optim, prefix, packing, compile_model)
+    module = LanguageModelModule(model, optim, prefix, packing, compile_model, trim_padding)
     # metrics reach the tracker through callbacks (the curve recorder), not a Lightning logger
     trainer = pl.Trainer(max_epochs=max_epochs, logger=False, callbacks=callbacks, **options)
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

@@ -7,6 +7,7 @@ import time
 import pytorch_lightning as pl
 import torch
 
+from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.gpt import GPT
 from knowledge_probe.models.packing import pack
 from knowledge_probe.training.optim import OptimConfig, lr_multiplier, make_optimizer
@@ -14,6 +15,17 @@ from knowledge_probe.training.optim import OptimConfig, lr_multiplier, make_opti
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the stage stops before writing anything."""
+
+
+def trim_trailing_padding(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop the trailing positions whose targets are pads in every row.
+
+    The loss ignores pad targets and attention is causal, so the loss and its gradients are
+    unchanged; name-QA batches are mostly padding, so this saves most of their compute.
+    """
+    real = (y != PAD_ID).any(dim=0).nonzero()
+    keep = int(real.max()) + 1 if real.numel() else 1
+    return x[:, :keep], y[:, :keep]
 
 
 class LanguageModelModule(pl.LightningModule):
@@ -29,11 +41,14 @@ class LanguageModelModule(pl.LightningModule):
         prefix: str = "train",
         packing: bool = False,
         compile_model: bool = False,
+        trim_padding: bool = False,
     ):
         """`packing`: train on the batch's examples packed into as few rows as fit (see
-        `models.packing`); the loss and its gradients are those of the padded batch."""
+        `models.packing`); `trim_padding`: otherwise drop the batch's trailing all-pad positions.
+        Either way the loss and its gradients are those of the padded batch."""
         super().__init__()
         self.model, self.optim, self.prefix, self.packing = model, optim, prefix, packing
+        self.trim_padding = trim_padding
         # a compiled bound method, not a module, so the weights are registered once
         self._train_forward = (
             torch.compile(model.forward, dynamic=True) if compile_model else model.forward
@@ -55,6 +70,9 @@ class LanguageModelModule(pl.LightningModule):
             x, y, layout = pack(x, y, unit=self.model.packing_unit)
             _, loss = self._train_forward(x, y, layout)
         else:
+            # right-aligned latents read the row's width, so trimming would change their loss
+            if self.trim_padding and not self.model.right_aligned:
+                x, y = trim_trailing_padding(x, y)
             _, loss = self._train_forward(x, y)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
