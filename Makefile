@@ -22,12 +22,12 @@ smoke: setup  ## the whole chain on tiny settings (about a minute), leaving para
 	PATH=$(CURDIR)/$(BIN):$$PATH dvc exp run --temp -S experiment=smoke
 
 # two workers: the machine this is developed on has two cores, and most slow tests wait on
-# subprocesses (dvc, the stages)
+# subprocesses (dvc, the stages); whole files per worker, so a module fixture is built once
 test: setup  ## the test suite (what CI runs)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: setup  ## the tests not marked slow: a few minutes, for the edit-test loop
-	$(BIN)/python -m pytest -n 2 -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
 lint: setup  ## ruff's lint rules and its formatting (`ruff format` fixes the latter)
 	$(BIN)/ruff check src pipeline tests benchmarks tools hydra_plugins

@@ -20,6 +20,7 @@ from tests.pipeline.conftest import copy_repo, run
 pytestmark = pytest.mark.slow
 
 
+# built once for the whole file (`make test` runs each file's tests on one worker)
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> Path:
     """A smoke workspace with prepared data and a pretrained vanilla model."""

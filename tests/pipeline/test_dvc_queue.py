@@ -1,0 +1,100 @@
+"""Queued DVC experiments, run in DVC's temporary workspaces, keep their W&B records."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.conftest import run
+from tests.wandb_records import run_header
+
+pytestmark = pytest.mark.slow
+
+
+def experiments_so_far(repo: Path) -> list | None:
+    """`dvc exp show --json` while queue workers run; None when the listing raced a worker that
+    was creating or removing its temporary workspace (it then fails or stalls), to be asked again."""
+    try:
+        done = subprocess.run(
+            ["dvc", "exp", "show", "--json"],
+            cwd=repo,
+            env={
+                **os.environ,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode and "does not exist" in done.stderr:
+        time.sleep(5)
+        return None
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+# a queued experiment that runs three stages: prepare, then finetuning and evaluating one model
+QUEUED_TARGET = "evaluate@vanilla-scratch"
+QUEUED_STAGES = 3
+
+
+def test_queued_experiments_keep_their_wandb_runs(repo_copy):
+    """Queued experiments run in DVC's temporary workspaces; their offline W&B runs must land in
+    the repository itself and name their experiment."""
+    for seed in (0, 1):
+        run(
+            ["dvc", "exp", "run", "--queue", "-S", "experiment=smoke", "-S", f"seed={seed}"]
+            + [QUEUED_TARGET],
+            repo_copy,
+        )
+    # the workers it starts outlive it and keep captured pipes open: let them write nowhere
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        ["dvc", "queue", "start", "-j", "2"],
+        cwd=repo_copy,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=120,
+    )
+    deadline = time.monotonic() + 900
+    while True:
+        shown = experiments_so_far(repo_copy)
+        if shown is None:
+            assert time.monotonic() < deadline, "dvc exp show kept failing"
+            continue
+        states = {
+            e["name"]: (e.get("executor") or {}).get("state")
+            for row in shown
+            for e in row.get("experiments") or []
+        }
+        failed = [name for name, state in states.items() if state == "failed"]
+        assert not failed, run(["dvc", "queue", "logs", failed[0]], repo_copy).stdout[-3000:]
+        if len(states) == 2 and set(states.values()) == {"success"}:
+            break
+        assert time.monotonic() < deadline, f"the queued experiments did not finish: {states}"
+        time.sleep(5)
+    names = set(states)
+    # `dvc exp show` lists both, with their accuracies
+    for row in shown:
+        for experiment in row.get("experiments") or []:
+            metrics = experiment["revs"][0]["data"]["metrics"]
+            assert 0 <= metrics["metrics/eval/vanilla-scratch.json"]["data"]["accuracy"] <= 1
+    logs = sorted(repo_copy.glob("wandb/offline-run-*/*.wandb"))
+    assert len(logs) == 2 * QUEUED_STAGES
+    recorded: dict[str, set[int]] = {}
+    for log in logs:
+        config = run_header(log)["config"]
+        recorded.setdefault(config["dvc_experiment"], set()).add(config["seed"])
+    # each experiment's runs name it, and each experiment ran one seed
+    assert set(recorded) == names
+    assert sorted(seed for seeds in recorded.values() for seed in seeds) == [0, 1]
