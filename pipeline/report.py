@@ -9,7 +9,14 @@ from omegaconf import OmegaConf
 
 from knowledge_probe.io import write_json, write_text
 from knowledge_probe.models import VARIANTS
-from knowledge_probe.reporting import collect, markdown, plot_accuracy, plot_curves, render
+from knowledge_probe.reporting import (
+    collect,
+    markdown,
+    plot_accuracy,
+    plot_curves,
+    render,
+    with_reference,
+)
 from knowledge_probe.reporting.summary import read_metrics
 from pipeline.command import run_stage_command
 from pipeline.stages import INITS
@@ -20,6 +27,8 @@ def run(cfg, context) -> list[dict]:
     out = Path(cfg.paths.reports)
     with tracked_stage(cfg, context, "report") as (tracker, summary):
         rows = collect(Path(cfg.paths.metrics), VARIANTS, INITS)
+        if cfg.data.source == "cs224n":  # the data the reference's figures were measured on
+            rows = with_reference(rows)
         data = read_metrics(Path(cfg.paths.metrics) / "data.json")
         write_json(
             out / "summary.json",

@@ -2,7 +2,13 @@
 
 from knowledge_probe.reporting.compare import FAILURE_FILE, compare, failed_jobs
 from knowledge_probe.reporting.page import render, render_comparison
-from knowledge_probe.reporting.summary import collect, markdown, plot_accuracy, plot_curves
+from knowledge_probe.reporting.summary import (
+    collect,
+    markdown,
+    plot_accuracy,
+    plot_curves,
+    with_reference,
+)
 
 __all__ = [
     "FAILURE_FILE",
@@ -14,4 +20,5 @@ __all__ = [
     "plot_curves",
     "render",
     "render_comparison",
+    "with_reference",
 ]

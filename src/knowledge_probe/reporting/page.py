@@ -10,6 +10,8 @@ import base64
 import html
 from pathlib import Path
 
+from knowledge_probe.reporting.summary import REFERENCE_LABEL, reference_cell
+
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
@@ -81,6 +83,7 @@ def verdict_table(verdicts: dict[str, dict]) -> str:
 
 
 def accuracy_section(rows: list[dict], seed) -> str:
+    reference = any("reference" in r for r in rows)
     body = table(
         [
             "model",
@@ -90,7 +93,8 @@ def accuracy_section(rows: list[dict], seed) -> str:
             "correct/total",
             "parameters",
             "training time (s)",
-        ],
+        ]
+        + ([REFERENCE_LABEL] if reference else []),
         [
             [
                 r["model"],
@@ -101,9 +105,10 @@ def accuracy_section(rows: list[dict], seed) -> str:
                 f"{r['parameters'] or 0:,}",
                 f"{r['train_seconds']:.1f}",
             ]
+            + ([reference_cell(r)] if reference else [])
             for r in rows
         ],
-        numeric={3, 4, 5, 6},
+        numeric={3, 4, 5, 6, 7},
         cls="accuracy",
     )
     note = (

@@ -16,6 +16,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 from knowledge_probe.data.errors import DataFormatError  # noqa: E402
 from knowledge_probe.io import write_with  # noqa: E402
 
+# The reference implementation's dev accuracy on the real data (data=cs224n), one seed on an H200:
+# what a run on that data is compared with. It reported no perceiver trained from scratch.
+REFERENCE_DEV_ACCURACY = {
+    ("vanilla", "pretrained"): 0.258,
+    ("perceiver", "pretrained"): 0.070,
+    ("vanilla", "scratch"): 0.014,
+    ("majority", "-"): 0.050,
+}
+REFERENCE_LABEL = "reference (H200)"
+
+
+def with_reference(rows: list[dict]) -> list[dict]:
+    """Each row with the reference's figure for the same model and init (None where it has none)."""
+    return [
+        row | {"reference": REFERENCE_DEV_ACCURACY.get((row["model"].split()[0], row["init"]))}
+        for row in rows
+    ]
+
 
 def read_metrics(path: Path) -> dict:
     """A stage's metrics file, or {} when the stage has not run."""
@@ -77,16 +95,24 @@ def collect(metrics_dir: Path, variants: Iterable[str], inits: Iterable[str]) ->
     return rows
 
 
+def reference_cell(row: dict) -> str:
+    return "-" if row.get("reference") is None else f"{row['reference']:.1%}"
+
+
 def markdown(rows: list[dict]) -> str:
+    """The summary table; rows from `with_reference` get the reference's column."""
+    reference = any("reference" in r for r in rows)
     lines = [
-        "| model | init | dev accuracy | correct/total | parameters | training time (s) | tokens/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| model | init | dev accuracy | correct/total | parameters | training time (s) | tokens/s |"
+        + (f" {REFERENCE_LABEL} |" if reference else ""),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if reference else ""),
     ]
     for r in rows:
         speed = f"{r['tokens_per_sec']:,.0f}" if r["tokens_per_sec"] else "-"
         lines.append(
             f"| {r['model']} | {r['init']} | {r['accuracy']:.1%} | {r['correct']}/{r['total']} | "
             f"{r['parameters'] or 0:,} | {r['train_seconds']:.1f} | {speed} |"
+            + (f" {reference_cell(r)} |" if reference else "")
         )
     return "\n".join(lines) + "\n"
 
