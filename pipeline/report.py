@@ -15,6 +15,8 @@ from knowledge_probe.reporting import (
     plot_accuracy,
     plot_curves,
     render,
+    stage_times,
+    times_markdown,
     with_reference,
 )
 from knowledge_probe.reporting.summary import read_metrics
@@ -27,17 +29,26 @@ def run(cfg, context) -> list[dict]:
     out = Path(cfg.paths.reports)
     with tracked_stage(cfg, context, "report") as (tracker, summary):
         rows = collect(Path(cfg.paths.metrics), VARIANTS, INITS)
-        if cfg.data.source == "cs224n":  # the data the reference's figures were measured on
+        times = stage_times(Path(cfg.paths.metrics), VARIANTS, INITS)
+        reference = cfg.data.source == "cs224n"  # the data the reference's figures come from
+        if reference:
             rows = with_reference(rows)
         data = read_metrics(Path(cfg.paths.metrics) / "data.json")
         write_json(
             out / "summary.json",
-            {"experiment": cfg.experiment_name, "seed": cfg.seed, "data": data, "rows": rows},
+            {
+                "experiment": cfg.experiment_name,
+                "seed": cfg.seed,
+                "data": data,
+                "rows": rows,
+                "stage_seconds": times,
+            },
         )
         table = markdown(rows)
         write_text(
             out / "summary.md",
-            f"# {cfg.experiment_name} (seed {cfg.seed}, data {cfg.data.source})\n\n{table}",
+            f"# {cfg.experiment_name} (seed {cfg.seed}, data {cfg.data.source})\n\n{table}"
+            f"\n## Time per stage\n\n{times_markdown(times, reference)}",
         )
         plot_curves(Path(cfg.paths.plots), out / "loss_curves.png")
         plot_accuracy(rows, out / "accuracy.png")
@@ -45,6 +56,8 @@ def run(cfg, context) -> list[dict]:
         page = render(
             title=f"{cfg.experiment_name}: seed {cfg.seed}, data {cfg.data.source}",
             rows=rows,
+            times=times,
+            reference_times=reference,
             seed=cfg.seed,
             data_stats=data,
             config_yaml=OmegaConf.to_yaml(cfg),

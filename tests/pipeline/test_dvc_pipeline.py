@@ -96,9 +96,12 @@ def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(smoke_ex
 
     summary = json.loads((repo_copy / "reports" / "summary.json").read_text())
     assert len(summary["rows"]) == 5
-    assert (repo_copy / "reports" / "summary.md").read_text().count(
-        "\n| "
-    ) == 7  # header, rule, five rows
+    accuracy_table, times_table = (
+        (repo_copy / "reports" / "summary.md").read_text().split("## Time per stage")
+    )
+    assert accuracy_table.count("\n| ") == 7  # header, rule, five rows
+    assert times_table.count("\n| ") == 2 + 2 + 4 + 4  # header, rule, the model stages
+    assert set(summary["stage_seconds"]) == MODEL_STAGES
 
     # one W&B run per stage that says what ran, under the experiment's name
     logs = sorted(repo_copy.glob("wandb/offline-run-*/*.wandb"))

@@ -137,6 +137,8 @@ def page(tmp_path_factory) -> tuple[Path, int]:
     html = render(
         title="fixture: seed 0, data synthetic",
         rows=ROWS,
+        times={"pretrain@vanilla": 12.5, "evaluate@vanilla-pretrained": 0.3},
+        reference_times=False,
         seed=0,
         data_stats={"documents": 80, "vocab_fingerprint": "abc123"},
         config_yaml="seed: 0\nmodel:\n  n_layer: 2\n",
@@ -223,6 +225,8 @@ def test_the_source_files_digests_are_listed_one_per_row(tmp_path) -> None:
     page = render(
         title="t",
         rows=[],
+        times={},
+        reference_times=False,
         seed=0,
         data_stats={"documents": 3, "sha256": {"wiki.txt": "abc", "birth_dev.tsv": "def"}},
         config_yaml="",

@@ -7,6 +7,8 @@ from knowledge_probe.reporting.summary import (
     markdown,
     plot_accuracy,
     plot_curves,
+    stage_times,
+    times_markdown,
     with_reference,
 )
 
@@ -20,5 +22,7 @@ __all__ = [
     "plot_curves",
     "render",
     "render_comparison",
+    "stage_times",
+    "times_markdown",
     "with_reference",
 ]

@@ -10,7 +10,7 @@ import base64
 import html
 from pathlib import Path
 
-from knowledge_probe.reporting.summary import REFERENCE_LABEL, reference_cell
+from knowledge_probe.reporting.summary import REFERENCE_LABEL, REFERENCE_TIMES, reference_cell
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; padding: 0 1em; }
@@ -117,6 +117,15 @@ def accuracy_section(rows: list[dict], seed) -> str:
         "whose sweep directory gets comparison.md and comparison.html.</p>"
     )
     return f'<h2 id="accuracy">Accuracy</h2>{body}{note}'
+
+
+def times_section(times: dict, reference: bool) -> str:
+    body = table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in times.items()], numeric={1})
+    note = f"<p>{esc(REFERENCE_TIMES)}</p>" if reference else ""
+    intro = (
+        "<p>Seconds of each model stage's own work: training, or decoding the dev questions.</p>"
+    )
+    return f'<h2 id="times">Time per stage</h2>{intro}{body}{note}'
 
 
 def comparison_table(comparison: list[dict]) -> str:
@@ -287,6 +296,8 @@ def render(
     *,
     title: str,
     rows: list[dict],
+    times: dict,
+    reference_times: bool,
     seed,
     data_stats: dict,
     config_yaml: str,
@@ -305,6 +316,7 @@ def render(
     fingerprint = table(["statistic", "value"], statistics, numeric={1})
     sections = [
         accuracy_section(rows, seed),
+        times_section(times, reference_times),
         '<h2 id="training">Training</h2>'
         + figure(reports / "loss_curves.png", "Training loss (pretraining and finetuning)")
         + figure(reports / "accuracy.png", "Dev accuracy per model"),

@@ -25,6 +25,10 @@ REFERENCE_DEV_ACCURACY = {
     ("majority", "-"): 0.050,
 }
 REFERENCE_LABEL = "reference (H200)"
+REFERENCE_TIMES = (
+    "The reference on one H200 that three runs shared: 650-epoch pretraining 444 s (vanilla) and "
+    "357 s (perceiver), finetuning 7 s (51 s from scratch), decoding the 500 dev questions 26-29 s."
+)
 
 
 def with_reference(rows: list[dict]) -> list[dict]:
@@ -97,6 +101,32 @@ def collect(metrics_dir: Path, variants: Iterable[str], inits: Iterable[str]) ->
 
 def reference_cell(row: dict) -> str:
     return "-" if row.get("reference") is None else f"{row['reference']:.1%}"
+
+
+# per model stage: where its metrics are, and the key that holds the seconds of its work
+MODEL_STAGE_SECONDS = (("finetune", "finetune", "seconds"), ("evaluate", "eval", "decode_seconds"))
+
+
+def stage_times(metrics_dir: Path, variants: Iterable[str], inits: Iterable[str]) -> dict:
+    """Seconds each model stage spent on its work (training, or decoding the dev questions), by
+    the stage's name in dvc.yaml; stages that have not run are left out."""
+    times = {}
+    for variant in variants:
+        pretrain = read_metrics(metrics_dir / "pretrain" / f"{variant}.json")
+        if pretrain:
+            times[f"pretrain@{variant}"] = pretrain["seconds"]
+    for stage, folder, key in MODEL_STAGE_SECONDS:
+        for name in (f"{variant}-{init}" for variant in variants for init in inits):
+            found = read_metrics(metrics_dir / folder / f"{name}.json")
+            if key in found:
+                times[f"{stage}@{name}"] = found[key]
+    return times
+
+
+def times_markdown(times: dict, reference: bool) -> str:
+    lines = ["| stage | seconds |", "| --- | ---: |"]
+    lines += [f"| {stage} | {seconds:.1f} |" for stage, seconds in times.items()]
+    return "\n".join(lines) + "\n" + (f"\n{REFERENCE_TIMES}\n" if reference else "")
 
 
 def markdown(rows: list[dict]) -> str:
