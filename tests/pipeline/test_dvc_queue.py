@@ -34,7 +34,10 @@ def experiments_so_far(repo: Path) -> list | None:
         )
     except subprocess.TimeoutExpired:
         return None
-    if done.returncode and "does not exist" in done.stderr:
+    # a worker's workspace or its run file vanished between DVC listing it and reading it
+    if done.returncode and any(
+        race in done.stderr for race in ("does not exist", "No such file or directory")
+    ):
         time.sleep(5)
         return None
     assert done.returncode == 0, done.stderr[-3000:]
