@@ -1,6 +1,7 @@
 """How fast pretraining stores the dev people's birthplaces, and how much of it the model can say.
 
     python benchmarks/knowledge_curve.py [--every 20] [--threads 1] [OVERRIDE ...]
+    python benchmarks/knowledge_curve.py --checkpoint models/vanilla/pretrain.ckpt [OVERRIDE ...]
 
 Runs the `prepare` stage and one pretraining of the configured experiment (Hydra overrides as
 for `python -m pipeline.experiment`, e.g. `model=vanilla pretrain.learning_rate=6e-3`) in a
@@ -13,7 +14,8 @@ training is about, two ways:
   by a question; without `pretrain.mix_questions` this needs finetuning first).
 
 Prints one row per probe and a JSON line with the whole curve, so settings can be screened in
-minutes and the figures reproduced.
+minutes and the figures reproduced. With `--checkpoint`, probes that saved model once instead of
+training (the overrides must describe its experiment, e.g. `experiment=laptop`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from knowledge_probe.data.names import MASK_ID  # noqa: E402
 from knowledge_probe.evaluation.decode import decode_batch  # noqa: E402
 from knowledge_probe.evaluation.predict import predict  # noqa: E402
 from knowledge_probe.models import GPT  # noqa: E402
-from knowledge_probe.training import fit  # noqa: E402
+from knowledge_probe.training import fit, load_model  # noqa: E402
 from pipeline import prepare  # noqa: E402
 from pipeline.cli import run_command  # noqa: E402
 from pipeline.configs import fit_switches, model_config, optim_config, trainer_options  # noqa: E402
@@ -98,6 +100,19 @@ def answered_fraction(model: GPT, vocab, people: list[Question]) -> float:
     return sum(a == q.place for a, q in zip(answers, people, strict=True)) / len(people)
 
 
+PROBED = ("dev_stored", "dev_answered", "train_answered")
+
+
+def probe(model: GPT, vocab, dev: list[Question], train: list[Question]) -> dict:
+    """The shares of dev people stored and answered, and of training people answered."""
+    with torch.no_grad():
+        return {
+            "dev_stored": stored_fraction(model, vocab, dev),
+            "dev_answered": answered_fraction(model, vocab, dev),
+            "train_answered": answered_fraction(model, vocab, train),
+        }
+
+
 class Probe(pl.Callback):
     """Every `every` epochs, record how many dev birthplaces are stored and answered."""
 
@@ -110,16 +125,12 @@ class Probe(pl.Callback):
         epoch = trainer.current_epoch + 1
         if epoch % self.every and epoch != trainer.max_epochs:
             return
-        model, started = pl_module.model, time.perf_counter()
-        with torch.no_grad():
-            row = {
-                "epoch": epoch,
-                "train_seconds": round(started - self.start - self.probing, 1),
-                "loss": round(float(trainer.callback_metrics.get("probe/loss", float("nan"))), 3),
-                "dev_stored": stored_fraction(model, self.vocab, self.dev),
-                "dev_answered": answered_fraction(model, self.vocab, self.dev),
-                "train_answered": answered_fraction(model, self.vocab, self.train),
-            }
+        started = time.perf_counter()
+        row = {
+            "epoch": epoch,
+            "train_seconds": round(started - self.start - self.probing, 1),
+            "loss": round(float(trainer.callback_metrics.get("probe/loss", float("nan"))), 3),
+        } | probe(pl_module.model, self.vocab, self.dev, self.train)
         self.probing += time.perf_counter() - started
         self.rows.append(row)
         print(json.dumps(row), flush=True)
@@ -129,6 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--every", type=int, default=20, help="probe every N epochs")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    parser.add_argument(
+        "--checkpoint",
+        help="probe this saved model (e.g. models/vanilla/pretrain.ckpt) instead of training one",
+    )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=perceiver")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -153,7 +168,19 @@ def main() -> None:
         seed_all(int(cfg.seed))
         model = GPT(model_config(cfg, cfg.model.variant, len(data.vocab)))
         datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
-        probe = Probe(data.vocab, data.dev, data.train, args.every)
+        if args.checkpoint:
+            model, _ = load_model(
+                args.checkpoint,
+                config=model_config(cfg, cfg.model.variant, len(data.vocab)),
+                vocab_fingerprint=data.vocab.fingerprint,
+            )
+            row = probe(model.eval(), data.vocab, data.dev, data.train)
+            print_table(
+                ["checkpoint", *PROBED], [[args.checkpoint] + [f"{row[k]:.1%}" for k in PROBED]]
+            )
+            print(json.dumps({"overrides": args.overrides, "checkpoint": args.checkpoint} | row))
+            return
+        curve = Probe(data.vocab, data.dev, data.train, args.every)
         options = trainer_options(cfg, cfg.pretrain.grad_clip) | {"enable_progress_bar": False}
         fit(
             model,
@@ -161,16 +188,15 @@ def main() -> None:
             optim_config(cfg.pretrain, len(datamodule), model.config.block_size),
             max_epochs=int(cfg.pretrain.epochs),
             trainer_options=options,
-            callbacks=[probe],
+            callbacks=[curve],
             prefix="probe",
             **fit_switches(cfg),
         )
     print_table(
         ["epoch", "training s", "loss", "dev stored", "dev answered", "train answered"],
         [
-            [r["epoch"], r["train_seconds"], r["loss"]]
-            + [f"{r[k]:.0%}" for k in ("dev_stored", "dev_answered", "train_answered")]
-            for r in probe.rows
+            [r["epoch"], r["train_seconds"], r["loss"]] + [f"{r[k]:.0%}" for k in PROBED]
+            for r in curve.rows
         ],
     )
     print(
@@ -179,7 +205,7 @@ def main() -> None:
                 "overrides": args.overrides,
                 "birthplace_shown": round(shown, 4),
                 "birthplace_never_shown": round(never, 4),
-                "curve": probe.rows,
+                "curve": curve.rows,
             }
         )
     )

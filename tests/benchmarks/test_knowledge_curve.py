@@ -75,3 +75,38 @@ def test_smoke_run_prints_one_probe_per_period(tmp_path: Path) -> None:
             assert 0.0 <= row[key] <= 1.0
         assert row["train_seconds"] > 0
     assert "dev stored" in result.stdout  # the table
+
+
+def test_a_saved_model_is_probed_once_without_training(tmp_path: Path) -> None:
+    from hydra import compose, initialize_config_dir
+
+    from knowledge_probe.models import GPT
+    from knowledge_probe.training import save_model
+    from pipeline import prepare
+    from pipeline.configs import model_config
+    from pipeline.prepared import read_prepared
+    from pipeline.records import RunContext
+    from pipeline.stages import stage_view
+
+    with initialize_config_dir(str(SCRIPT.parents[1] / "conf"), version_base=None):
+        cfg = compose(config_name="config", overrides=["logger=none", "experiment=smoke"])
+    cfg.paths.prepared = str(tmp_path / "prepared")
+    cfg.paths.metrics = str(tmp_path / "metrics")
+    prepare.run(stage_view(cfg, "prepare"), RunContext(cfg, "test"))
+    data = read_prepared(cfg)
+    checkpoint = tmp_path / "untrained.ckpt"
+    save_model(
+        checkpoint, GPT(model_config(cfg, "vanilla", len(data.vocab))), data.vocab.fingerprint
+    )
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--checkpoint", str(checkpoint), "experiment=smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = json.loads(result.stdout.strip().splitlines()[-1])
+    assert row["checkpoint"] == str(checkpoint) and "curve" not in row
+    # an untrained model completes nothing with a birthplace
+    assert row["dev_stored"] == row["dev_answered"] == row["train_answered"] == 0.0
