@@ -87,6 +87,7 @@ def test_killed_and_terminated_runs_resume_to_the_same_result(repo_copy: Path) -
     weights, metrics = finished_state(repo_copy)
     assert metrics["resumed_at_step"] > 0 and metrics["resumed_at_step"] % 5 == 0
     assert "[pretrain-vanilla]" in resumed.stdout
+    assert "not resumable" not in resumed.stderr  # the batches resume at their position
     assert weights.keys() == whole_weights.keys()
     assert all(torch.equal(weights[k], whole_weights[k]) for k in weights)
     assert metrics["final_loss"] == whole_metrics["final_loss"]

@@ -6,6 +6,8 @@ interrupted run resumes exactly); otherwise they keep the reference's DataLoader
 
 from __future__ import annotations
 
+import warnings
+
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
@@ -63,6 +65,11 @@ class _ResumableDataModule(pl.LightningDataModule):
         self._start = (epoch, batches_done)
 
     def resumable_batches(self, source) -> ResumableBatches:
+        # These batches resume at their position (the resume checkpoint tells them where), which
+        # Lightning cannot see: its warning that the loader is not resumable does not apply.
+        warnings.filterwarnings(
+            "ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended"
+        )
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         epoch, done = self._start
