@@ -165,14 +165,10 @@ def main() -> None:
             f"drawn from a biography that names it; {never:.1%} of those biographies never show it",
             flush=True,
         )
-        seed_all(int(cfg.seed))
-        model = GPT(model_config(cfg, cfg.model.variant, len(data.vocab)))
-        datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
+        config = model_config(cfg, cfg.model.variant, len(data.vocab))
         if args.checkpoint:
             model, _ = load_model(
-                args.checkpoint,
-                config=model_config(cfg, cfg.model.variant, len(data.vocab)),
-                vocab_fingerprint=data.vocab.fingerprint,
+                args.checkpoint, config=config, vocab_fingerprint=data.vocab.fingerprint
             )
             row = probe(model.eval(), data.vocab, data.dev, data.train)
             print_table(
@@ -180,6 +176,9 @@ def main() -> None:
             )
             print(json.dumps({"overrides": args.overrides, "checkpoint": args.checkpoint} | row))
             return
+        seed_all(int(cfg.seed))
+        model = GPT(config)
+        datamodule = pretrain_datamodule(cfg, data, model.config.block_size)
         curve = Probe(data.vocab, data.dev, data.train, args.every)
         options = trainer_options(cfg, cfg.pretrain.grad_clip) | {"enable_progress_bar": False}
         fit(

@@ -21,6 +21,15 @@ def load_script():
     return module
 
 
+def run_script(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The script as a user runs it; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
 def test_stored_counts_completions_that_start_with_the_whole_place(monkeypatch) -> None:
     curve = load_script()
     people = [Question(question_for(n), "Berlin") for n in ("Ada Byron", "Kurt Weill", "Max Born")]
@@ -57,14 +66,7 @@ def test_birthplace_visibility_under_both_windows() -> None:
 
 
 def test_smoke_run_prints_one_probe_per_period(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--every", "1", "experiment=smoke"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_script(tmp_path, "--every", "1", "experiment=smoke")
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["overrides"] == ["experiment=smoke"]
     assert 0.0 < summary["birthplace_shown"] <= 1.0
@@ -98,14 +100,7 @@ def test_a_saved_model_is_probed_once_without_training(tmp_path: Path) -> None:
     save_model(
         checkpoint, GPT(model_config(cfg, "vanilla", len(data.vocab))), data.vocab.fingerprint
     )
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--checkpoint", str(checkpoint), "experiment=smoke"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_script(tmp_path, "--checkpoint", str(checkpoint), "experiment=smoke")
     row = json.loads(result.stdout.strip().splitlines()[-1])
     assert row["checkpoint"] == str(checkpoint) and "curve" not in row
     # an untrained model completes nothing with a birthplace

@@ -10,7 +10,12 @@ import base64
 import html
 from pathlib import Path
 
-from knowledge_probe.reporting.summary import REFERENCE_LABEL, REFERENCE_TIMES, reference_cell
+from knowledge_probe.reporting.summary import (
+    REFERENCE_LABEL,
+    REFERENCE_TIMES,
+    has_reference,
+    reference_cell,
+)
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; padding: 0 1em; }
@@ -83,7 +88,7 @@ def verdict_table(verdicts: dict[str, dict]) -> str:
 
 
 def accuracy_section(rows: list[dict], seed) -> str:
-    reference = any("reference" in r for r in rows)
+    reference = has_reference(rows)
     body = table(
         [
             "model",

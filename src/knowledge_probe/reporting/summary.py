@@ -99,6 +99,11 @@ def collect(metrics_dir: Path, variants: Iterable[str], inits: Iterable[str]) ->
     return rows
 
 
+def has_reference(rows: list[dict]) -> bool:
+    """Whether the rows come from `with_reference`, so a table shows the reference's column."""
+    return any("reference" in r for r in rows)
+
+
 def reference_cell(row: dict) -> str:
     return "-" if row.get("reference") is None else f"{row['reference']:.1%}"
 
@@ -131,7 +136,7 @@ def times_markdown(times: dict, reference: bool) -> str:
 
 def markdown(rows: list[dict]) -> str:
     """The summary table; rows from `with_reference` get the reference's column."""
-    reference = any("reference" in r for r in rows)
+    reference = has_reference(rows)
     lines = [
         "| model | init | dev accuracy | correct/total | parameters | training time (s) | tokens/s |"
         + (f" {REFERENCE_LABEL} |" if reference else ""),
