@@ -13,7 +13,8 @@ training is about, two ways:
 - answered: greedy answer to "Where was NAME born?" is the birthplace (the fact can be extracted
   by a question; without `pretrain.mix_questions` this needs finetuning first).
 
-Prints one row per probe and a JSON line with the whole curve, so settings can be screened in
+Prints one row per probe, with the mean training loss over the epochs since the last probe (one
+batch's loss is too noisy to compare settings by), and a JSON line with the whole curve, so settings can be screened in
 minutes and the figures reproduced. With `--checkpoint`, probes that saved model once instead of
 training (the overrides must describe its experiment, e.g. `experiment=laptop`).
 """
@@ -120,6 +121,10 @@ class Probe(pl.Callback):
         self.vocab, self.dev, self.train, self.every = vocab, dev, train, every
         self.rows: list[dict] = []
         self.start, self.probing = time.perf_counter(), 0.0
+        self.losses: list[float] = []  # the training batches' losses since the last probe
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.losses.append(float(outputs["loss"]))
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         epoch = trainer.current_epoch + 1
@@ -129,9 +134,10 @@ class Probe(pl.Callback):
         row = {
             "epoch": epoch,
             "train_seconds": round(started - self.start - self.probing, 1),
-            "loss": round(float(trainer.callback_metrics.get("probe/loss", float("nan"))), 3),
+            "loss": round(sum(self.losses) / max(len(self.losses), 1), 3),
         } | probe(pl_module.model, self.vocab, self.dev, self.train)
         self.probing += time.perf_counter() - started
+        self.losses.clear()
         self.rows.append(row)
         print(json.dumps(row), flush=True)
 
@@ -192,7 +198,7 @@ def main() -> None:
             **fit_switches(cfg),
         )
     print_table(
-        ["epoch", "training s", "loss", "dev stored", "dev answered", "train answered"],
+        ["epoch", "training s", "mean loss", "dev stored", "dev answered", "train answered"],
         [
             [r["epoch"], r["train_seconds"], r["loss"]] + [f"{r[k]:.0%}" for k in PROBED]
             for r in curve.rows

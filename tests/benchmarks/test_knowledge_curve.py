@@ -7,6 +7,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+
+import torch
 
 from knowledge_probe.data import Question, Vocabulary
 from knowledge_probe.data.readers import question_for
@@ -105,3 +108,17 @@ def test_a_saved_model_is_probed_once_without_training(tmp_path: Path) -> None:
     assert row["checkpoint"] == str(checkpoint) and "curve" not in row
     # an untrained model completes nothing with a birthplace
     assert row["dev_stored"] == row["dev_answered"] == row["train_answered"] == 0.0
+
+
+def test_each_probe_reports_the_mean_loss_of_the_batches_since_the_last(monkeypatch) -> None:
+    curve = load_script()
+    monkeypatch.setattr(curve, "probe", lambda *args: dict.fromkeys(curve.PROBED, 0.0))
+    recorder = curve.Probe(vocab=None, dev=[], train=[], every=2)
+    trainer = SimpleNamespace(current_epoch=0, max_epochs=4)
+    module = SimpleNamespace(model=None)
+    for epoch, losses in enumerate([[4.0, 2.0], [3.0], [1.0, 1.0], [0.5]]):
+        trainer.current_epoch = epoch
+        for loss in losses:
+            recorder.on_train_batch_end(trainer, module, {"loss": torch.tensor(loss)}, None, 0)
+        recorder.on_train_epoch_end(trainer, module)
+    assert [(r["epoch"], r["loss"]) for r in recorder.rows] == [(2, 3.0), (4, round(2.5 / 3, 3))]
