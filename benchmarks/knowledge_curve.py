@@ -13,10 +13,10 @@ training is about, two ways:
 - answered: greedy answer to "Where was NAME born?" is the birthplace (the fact can be extracted
   by a question; without `pretrain.mix_questions` this needs finetuning first).
 
-Prints one row per probe, with the mean training loss over the epochs since the last probe (one
-batch's loss is too noisy to compare settings by), and a JSON line with the whole curve, so settings can be screened in
-minutes and the figures reproduced. With `--checkpoint`, probes that saved model once instead of
-training (the overrides must describe its experiment, e.g. `experiment=laptop`).
+Prints one row per probe, with the mean training loss since the last probe (one batch's loss is
+too noisy to compare settings by), and a JSON line with the whole curve, so settings can be
+screened in minutes and the figures reproduced. With `--checkpoint`, probes that saved model once
+instead of training (the overrides must describe its experiment, e.g. `experiment=laptop`).
 """
 
 from __future__ import annotations
