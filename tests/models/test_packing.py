@@ -144,3 +144,27 @@ def test_packed_gradients_repeat_bit_for_bit(make_config, options):
         for _ in range(3):
             for a, b in zip(gradients(), first, strict=True):
                 assert (a is None and b is None) or torch.equal(a, b)
+
+
+@pytest.mark.parametrize("options", MODELS, ids=lambda o: "-".join(str(v) for v in o.values()))
+def test_packing_adds_no_error_under_bf16_autocast(make_config, options):
+    """Training runs under bf16 autocast: the packed batch's gradients must be as close to the
+    exact (float64) gradients as the padded batch's are, not only equal in float64."""
+    x, y, vocab_size = corruption_batch()
+    torch.manual_seed(0)
+    config = make_config(vocab_size=vocab_size, block_size=BLOCK, n_embd=64, n_head=4, **options)
+    model = GPT(config).eval()
+    px, py, layout = pack(x, y, unit=model.packing_unit)
+
+    def gradients(dtype: torch.dtype, packed: bool) -> torch.Tensor:
+        model.to(dtype)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.float32):
+            _, loss = model(px, py, layout) if packed else model(x, y)
+        grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+        return torch.cat([g.flatten().double() for g in grads if g is not None])
+
+    exact = gradients(torch.float64, packed=False)
+    padded_error = (gradients(torch.float32, packed=False) - exact).norm() / exact.norm()
+    packed_error = (gradients(torch.float32, packed=True) - exact).norm() / exact.norm()
+    assert 0 < padded_error < 0.05
+    assert packed_error < 1.25 * padded_error
