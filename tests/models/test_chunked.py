@@ -36,9 +36,9 @@ def test_chunked_forward_equals_the_dense_pattern(make_config, sensitive, positi
         torch.testing.assert_close(model(idx)[0], dense_logits(model, idx), atol=1e-5, rtol=1e-5)
 
 
-def test_one_block_reads_its_chunk_and_the_window_of_chunk_ends(make_config, sensitive):
-    """With one block, a token reaches later positions of its chunk; a chunk end also reaches
-    the `WINDOW` chunks after its own, and no further."""
+def test_one_block_reads_a_sliding_window_and_the_window_of_chunk_ends(make_config, sensitive):
+    """With one block, a token reaches the `CHUNK` positions from itself on, wherever the chunk
+    boundaries fall; a chunk end also reaches the rest of the `WINDOW` chunks after its own."""
     torch.manual_seed(0)
     config = make_config(variant="chunked", chunk_size=CHUNK, chunk_window=WINDOW, n_layer=1)
     model = sensitive(GPT(config))
@@ -50,11 +50,11 @@ def test_one_block_reads_its_chunk_and_the_window_of_chunk_ends(make_config, sen
             changed[0, t] = (changed[0, t] - 2 + 1) % 22 + 2
             moved = (model(changed)[0] - base).abs().amax(dim=-1)[0] > 1e-4
             reached = {p for p in range(LENGTH) if moved[p]}
-            own = set(range(t, (t // CHUNK + 1) * CHUNK))
+            local = set(range(t, t + CHUNK))
             later = set()
             if t % CHUNK == CHUNK - 1:
-                later = set(range((t // CHUNK + 1) * CHUNK, (t // CHUNK + 1 + WINDOW) * CHUNK))
-            assert reached == own | later, t
+                later = set(range(t + 1, (t // CHUNK + 1 + WINDOW) * CHUNK))
+            assert reached == local | later, t
 
 
 def test_chunked_has_the_parameters_of_vanilla_and_validates_its_chunks(make_config):

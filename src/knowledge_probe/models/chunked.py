@@ -1,21 +1,21 @@
 """The `chunked` body: a bottleneck that every input reaches, at a cost linear in the length.
 
 The sequence is cut into chunks of `chunk_size` positions. In every block, a position attends to
-the positions of its own chunk up to itself, and to the last position of each of the
-`chunk_window` chunks before its own. Those chunk-end states are the latents: all earlier
-context reaches a position through them (a chunk's end has read its whole chunk, and the
-chunk ends before it, in the block below). Per block the cost is O(L (c + w) d + L d^2) for
-chunk c and window w, linear in L; the blocks and parameters are vanilla's. Chunks start at
-each example's first position, and a chunk end's states are final once it is reached, so
-cached decoding is exact.
+the `chunk_size` positions up to itself (a sliding local window), and to the last position of
+each of the `chunk_window` chunks before its own that lies outside that window. Those chunk-end
+states are the latents: all older context reaches a position through them (a chunk's end has
+read its whole chunk, and the chunk ends before it, in the block below). The local window
+slides, so a word reads the characters just before it wherever the chunk boundaries fall: a
+name reads the same in a biography and in a question. Per block the cost is
+O(L (2c + w) d + L d^2) for chunk c and window w, linear in L; the blocks and parameters are
+vanilla's. Chunks start at each example's first position, and a position's states are final once
+it is reached, so cached decoding is exact.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-from knowledge_probe.models.attention import causal_mask
 
 UNUSED = -2  # the segment of a window slot before an example's first chunk
 
@@ -32,26 +32,44 @@ def windows_of(values: torch.Tensor, window: int, fill: float) -> torch.Tensor:
 def chunk_attention(
     attn, h: torch.Tensor, chunk: int, window: int, ranks: torch.Tensor, segments: torch.Tensor
 ) -> torch.Tensor:
-    """h [B, n*c, d] -> each position's read of its own chunk up to itself and of the chunk ends
-    of the `window` chunks before, of its own example (chunk i of a row is chunk `ranks` [B, n]
-    of example `segments` [B, n])."""
+    """h [B, n*c, d] -> each position's read of the `chunk` positions up to itself and of the
+    chunk ends before them, of the `window` chunks before its own, of its own example (chunk i of
+    a row is chunk `ranks` [B, n] of example `segments` [B, n])."""
     b, length, d = h.shape
     n = length // chunk
-    ends = windows_of(h[:, chunk - 1 :: chunk], window, 0.0)  # [B, n, w, d]
-    same = windows_of(segments, window, UNUSED) == segments[..., None]  # [B, n, w]
     inputs = h.reshape(b, n, chunk, d)
-    keys = torch.cat([ends, inputs], dim=2).reshape(b * n, window + chunk, d)
-    end_positions = (windows_of(ranks, window, 0) * chunk + chunk - 1).clamp(min=0)
+    previous = windows_of(inputs, 1, 0.0)[:, :, 0]  # [B, n, c, d]
+    ends = windows_of(h[:, chunk - 1 :: chunk], window, 0.0)  # [B, n, w, d]
+    keys = torch.cat([ends, previous, inputs], dim=2).reshape(b * n, window + 2 * chunk, d)
+    end_ranks = windows_of(ranks, window, 0)
+    end_positions = (end_ranks * chunk + chunk - 1).clamp(min=0)
     input_positions = ranks[..., None] * chunk + torch.arange(chunk, device=h.device)
-    k_positions = torch.cat([end_positions, input_positions], dim=2).reshape(b * n, -1)
-    local = causal_mask(chunk, chunk, 0, h.device).expand(b, n, -1, -1)  # [B, n, c, c]
-    mask = torch.cat([same[:, :, None, :].expand(-1, -1, chunk, -1), local], dim=-1)
+    k_positions = torch.cat(
+        [end_positions, (input_positions - chunk).clamp(min=0), input_positions], dim=2
+    )
+    # which slots hold this example's keys: its earlier chunk ends, its previous chunk
+    same_end = windows_of(segments, window, UNUSED) == segments[..., None]  # [B, n, w]
+    same_previous = windows_of(segments, 1, UNUSED) == segments[..., None]  # [B, n, 1]
+    offsets = torch.arange(chunk, device=h.device)
+    # query i of chunk k reads key m of chunk k-1 when m > i, of chunk k when m <= i, and the
+    # end of chunk k-1 (which is also key c-1 of chunk k-1) from the ends only when i = c-1
+    local = torch.cat(
+        [offsets[None, :] > offsets[:, None], offsets[None, :] <= offsets[:, None]], dim=1
+    )  # [c, 2c]
+    local = local[None, None] & torch.cat(
+        [same_previous.expand(-1, -1, chunk), torch.ones_like(same_previous).expand(-1, -1, chunk)],
+        dim=-1,
+    )[:, :, None, :]
+    outside = torch.ones(chunk, window, dtype=torch.bool, device=h.device)
+    outside[:-1, -1] = False  # the previous chunk's end is still in the local window
+    read_ends = same_end[:, :, None, :] & outside
+    mask = torch.cat([read_ends, local], dim=-1)  # [B, n, c, w + 2c]
     read = attn(
         inputs.reshape(b * n, chunk, d),
         keys,
-        mask=mask.reshape(b * n, 1, chunk, window + chunk),
+        mask=mask.reshape(b * n, 1, chunk, window + 2 * chunk),
         q_positions=input_positions.reshape(b * n, chunk),
-        k_positions=k_positions,
+        k_positions=k_positions.reshape(b * n, -1),
     )
     return read.reshape(b, length, d)
 
@@ -79,8 +97,8 @@ def chunked_mask(
     q_positions: torch.Tensor, k_positions: torch.Tensor, chunk: int, window: int
 ) -> torch.Tensor:
     """[Tq, Tk] which keys a query reads in the chunked body, for one example's positions."""
-    q_chunk, k_chunk = q_positions[:, None] // chunk, k_positions[None, :] // chunk
-    own = (q_chunk == k_chunk) & (k_positions[None, :] <= q_positions[:, None])
-    is_end = (k_positions[None, :] % chunk) == chunk - 1
-    before = (k_chunk < q_chunk) & (k_chunk >= q_chunk - window)
-    return own | (is_end & before)
+    q, k = q_positions[:, None], k_positions[None, :]
+    local = (k <= q) & (k > q - chunk)
+    is_end = (k % chunk) == chunk - 1
+    before = (k // chunk < q // chunk) & (k // chunk >= q // chunk - window)
+    return local | (is_end & before & (k <= q - chunk))

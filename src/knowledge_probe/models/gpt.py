@@ -45,10 +45,10 @@ class GPTConfig:
     attn_pdrop: float = 0.05
     variant: str = "vanilla"
     bottleneck_dim: int = 32
-    # chunked: positions per chunk; a position reads its own chunk and the ends of the
-    # chunk_window chunks before it
-    chunk_size: int = 16
-    chunk_window: int = 8
+    # chunked: a position reads the chunk_size positions up to itself and the ends of the
+    # chunk_window chunks before its own (32 and 4 cover a context of 128)
+    chunk_size: int = 32
+    chunk_window: int = 4
     # learned: an absolute position table (the reference). rotary: rotary embeddings in attention.
     position: str = "learned"
     latent_alignment: str = "left"
