@@ -22,7 +22,7 @@ from common import corpus_and_questions, handout_model, print_table  # noqa: E40
 
 from knowledge_probe.data import Vocabulary  # noqa: E402
 from knowledge_probe.evaluation import predict  # noqa: E402
-from knowledge_probe.models.gpt import BODIES  # noqa: E402
+from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
 from knowledge_probe.training import FinetuneDataModule, OptimConfig, fit  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def main() -> None:
     dev = dev[: args.questions]
     vocab = Vocabulary.from_corpus(corpus)
     rows = []
-    for variant in BODIES:
+    for variant in VARIANTS:
         model = handout_model(vocab, variant, fused=True)
         quick_finetune(model, vocab, dev)
         timings, answers = {}, {}

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import corpus_and_questions, handout_model, peak_rss_mb, print_table  # noqa: E402
 
 from knowledge_probe.data import Vocabulary  # noqa: E402
-from knowledge_probe.models.gpt import BODIES  # noqa: E402
+from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
 from knowledge_probe.models.packing import pack  # noqa: E402
 from knowledge_probe.training import OptimConfig, PretrainDataModule, fit  # noqa: E402
 
@@ -134,7 +134,7 @@ def main() -> None:
             )
         )
         return
-    configs = [(variant, path) for variant in BODIES for path in PATHS]
+    configs = [(variant, path) for variant in VARIANTS for path in PATHS]
     runs: dict[tuple[str, str], list[dict]] = {config: [] for config in configs}
     for round_ in range(args.rounds):  # every configuration once per round, so load hits all alike
         for variant, path in configs:

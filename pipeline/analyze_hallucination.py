@@ -14,7 +14,7 @@ from knowledge_probe.analysis.threads import torch_threads
 from knowledge_probe.data import max_truncation
 from knowledge_probe.evaluation import format_records, predict, read_predictions
 from knowledge_probe.io import write_json, write_text
-from knowledge_probe.models.gpt import BODIES
+from knowledge_probe.models.gpt import VARIANTS
 from knowledge_probe.training import CheckpointError, load_model
 from pipeline.command import run_stage_command
 from pipeline.configs import model_config
@@ -90,7 +90,7 @@ def run(cfg, context) -> dict:
         )
         device = "cuda" if torch.cuda.is_available() and cfg.trainer.accelerator == "gpu" else "cpu"
         models = {}
-        for variant in BODIES:
+        for variant in VARIANTS:
             for init in INITS:
                 source = Path(cfg.paths.models) / variant / init / "finetune.ckpt"
                 if not source.is_file():
@@ -105,7 +105,7 @@ def run(cfg, context) -> dict:
                     cfg, data, people, places, name, model.to(device)
                 )
                 write_text(
-                    Path(cfg.paths.predictions) / f"{name}.strangers.tsv",
+                    metrics_dir / "strangers" / f"{name}.tsv",
                     format_records([(n, loc, a, f"{p:.4g}") for n, loc, a, p in rows]),
                 )
         if not models:

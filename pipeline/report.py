@@ -8,7 +8,6 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from knowledge_probe.io import write_json, write_text
-from knowledge_probe.models import VARIANTS
 from knowledge_probe.reporting import (
     collect,
     markdown,
@@ -28,8 +27,8 @@ from pipeline.tracked import tracked_stage
 def run(cfg, context) -> list[dict]:
     out = Path(cfg.paths.reports)
     with tracked_stage(cfg, context, "report") as (tracker, summary):
-        rows = collect(Path(cfg.paths.metrics), VARIANTS, INITS)
-        times = stage_times(Path(cfg.paths.metrics), VARIANTS, INITS)
+        rows = collect(Path(cfg.paths.metrics), tuple(cfg.variants), INITS)
+        times = stage_times(Path(cfg.paths.metrics), tuple(cfg.variants), INITS)
         reference = cfg.data.source == "cs224n"  # the data the reference's figures come from
         if reference:
             rows = with_reference(rows)

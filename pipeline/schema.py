@@ -31,10 +31,11 @@ from knowledge_probe.analysis.hallucination import origin_agreement
 from knowledge_probe.data.corruption import WINDOWS
 from knowledge_probe.data.synthetic import SyntheticSpec
 from knowledge_probe.evaluation.predict import predict
-from knowledge_probe.models.gpt import BODIES, LATENT_ALIGNMENTS, POSITIONS, VARIANTS, GPTConfig
+from knowledge_probe.models.gpt import LATENT_ALIGNMENTS, POSITIONS, VARIANTS, GPTConfig
 from knowledge_probe.training.datamodule import PretrainDataModule
 from knowledge_probe.training.fit import fit
 from knowledge_probe.training.optim import DECAY_SCOPES, OptimConfig
+from pipeline.stages import dvc_items
 
 # where the course's four files are looked for, relative to the repository root (where stages run)
 COURSE_DATA = "../shared/data/cs224n"
@@ -221,7 +222,7 @@ class Model:
     """GPTConfig's fields and defaults; `variant` is what a single Hydra run trains (the DVC
     pipeline trains every variant)."""
 
-    variant: str = choice(GPTConfig.variant, BODIES)
+    variant: str = choice(GPTConfig.variant, VARIANTS)
     block_size: int = GPTConfig.block_size
     n_layer: int = GPTConfig.n_layer
     n_head: int = GPTConfig.n_head
@@ -272,6 +273,11 @@ class Logger:
 class Config:
     seed: int = 0
     experiment_name: str = "default"
+    # the bodies the pipeline trains, evaluates and reports (experiment=handout: the reference's two)
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    # derived from `variants`: the items of dvc.yaml's per-model stages (pipeline/stages.py); not
+    # a setting of its own
+    dvc_items: dict[str, Any] = "${dvc_items:${variants}}"
     paths: Paths = field(default_factory=Paths)
     resume: Resume = field(default_factory=Resume)
     # Performance switches: each gives the same answers both ways (tests prove it), and each is
@@ -309,6 +315,9 @@ DATA_SCHEMAS = {"synthetic": SyntheticData, "cs224n": CourseData, "files": Files
 
 def register() -> None:
     """Make the schema known to Hydra: conf/config.yaml and the data options build on it."""
+    OmegaConf.register_new_resolver(
+        "dvc_items", lambda variants: dvc_items(tuple(variants)), replace=True
+    )
     store = ConfigStore.instance()
     store.store(name="schema", node=Config)
     for source, schema in DATA_SCHEMAS.items():
@@ -365,13 +374,26 @@ def build(library_class: type, section: DictConfig, **extra: Any) -> Any:
     )
 
 
+def check_variants(cfg: DictConfig) -> None:
+    """Some known bodies, each once, and the pipeline's items derived from them."""
+    variants = list(cfg.variants)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if not variants or unknown or len(set(variants)) < len(variants):
+        raise ValueError(f"must name each of some of {', '.join(VARIANTS)} once, got {variants}")
+    if OmegaConf.to_container(cfg.dvc_items) != dvc_items(tuple(variants)):
+        raise ValueError(
+            "dvc_items is not what `variants` gives: recompose params.yaml with `make params`"
+        )
+
+
 def library_checks(cfg: DictConfig) -> dict[str, Any]:
     """Per section, a function that builds its library objects (which refuse impossible values)."""
     checks = {  # the DVC pipeline builds every variant, so each one's shape must be possible
         "model": lambda: [
             build(GPTConfig, cfg.model, vocab_size=256, variant=v)
-            for v in dict.fromkeys((*VARIANTS, cfg.model.variant))
+            for v in dict.fromkeys((*cfg.variants, cfg.model.variant))
         ],
+        "variants": lambda: check_variants(cfg),
         "pretrain": lambda: build(OptimConfig, cfg.pretrain),
         "finetune": lambda: build(OptimConfig, cfg.finetune),
         "analysis.attention": lambda: build(AttentionSpec, cfg.analysis.attention),

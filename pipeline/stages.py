@@ -14,7 +14,7 @@ from dataclasses import fields
 
 from omegaconf import DictConfig, OmegaConf
 
-from knowledge_probe.models.gpt import BODIES, READ_BY, VARIANTS, GPTConfig
+from knowledge_probe.models.gpt import READ_BY, VARIANTS, GPTConfig
 from pipeline.cli import ConfigError
 
 INITS = ("scratch", "pretrained")
@@ -33,6 +33,7 @@ PARAMS: dict[str, tuple[str, ...] | None] = {
     "evaluate": ("attention", "decode", "evaluate", "trainer.accelerator", "trainer.precision"),
     "analyze_attention": ("seed", "analysis.attention"),
     "analyze_complexity": (
+        "variants",
         "seed",
         "attention",
         "trainer.accelerator",
@@ -61,11 +62,10 @@ PER: dict[str, tuple[str, ...]] = {
     "evaluate": ("variant", "init"),
 }
 ONE_MODEL = tuple(PER)
-# stages that build every variant's model
+# stages that build the models of several variants: the complexity stage measures those that
+# `variants` names, the hallucination stage asks whichever finetuned models there are (a single
+# run may train any body)
 EVERY_MODEL = ("analyze_complexity", "analyze_hallucination")
-# the bodies each of those builds: the complexity stage measures the pipeline's variants; the
-# hallucination stage asks whichever finetuned models there are (a single run may train any body)
-BODIES_READ = {"analyze_complexity": VARIANTS, "analyze_hallucination": BODIES}
 
 
 def foreach_key(variant: str, init: str | None = None) -> str:
@@ -78,7 +78,7 @@ def dvc_stage(stage: str, variant: str | None = None, init: str | None = None) -
     return f"{stage}@{foreach_key(variant, init)}" if variant else stage
 
 
-def jobs(variants: tuple[str, ...] = VARIANTS) -> list[tuple[str, dict[str, str]]]:
+def jobs(variants: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
     """Every run of a stage, in order: (stage, its `--variant` / `--init` arguments)."""
     out = []
     for stage in PARAMS:
@@ -103,6 +103,45 @@ def model_fields(variant: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def variant_only_slots() -> dict[str, dict[str, str]]:
+    """Per variant, the `model.*` keys only it reads, as fields only0, only1, ... of the same
+    number for every variant (dvc.yaml cannot splice a list into a stage's params).
+
+    The first variant's keys are read by every variant (the vanilla model's fields are a subset
+    of the others'), so a stage lists them once, and a variant with fewer keys of its own repeats
+    one of those.
+    """
+    shared = declared("pretrain", VARIANTS[0])
+    own = {v: [k for k in declared("pretrain", v) if k not in shared] for v in VARIANTS}
+    assert all(set(shared) <= set(declared("pretrain", v)) for v in VARIANTS)
+    width = max(len(keys) for keys in own.values())
+    filler = next(k for k in shared if k.startswith("model."))
+    return {
+        v: {f"only{i}": keys[i] if i < len(keys) else filler for i in range(width)}
+        for v, keys in own.items()
+    }
+
+
+def dvc_items(variants) -> dict[str, dict]:
+    """The items of dvc.yaml's `foreach` stages for `variants`: `models` (one per variant, for
+    pretraining) and `runs` (one per variant and init, for finetuning and evaluation). The
+    configuration derives them from its `variants` (key `dvc_items`), so DVC trains those."""
+    slots = variant_only_slots()
+    models = {v: {"variant": v, **slots[v]} for v in variants}
+    runs = {
+        foreach_key(v, i): {
+            "variant": v,
+            "init": i,
+            # a scratch run does not depend on pretraining: its start is the stage script
+            "start": f"models/{v}/pretrain.ckpt" if i == "pretrained" else "pipeline/finetune.py",
+            **slots[v],
+        }
+        for v in variants
+        for i in INITS
+    }
+    return {"models": models, "runs": runs}
+
+
 def declared(stage: str, variant: str | None = None) -> tuple[str, ...] | None:
     """Every config key `stage` reads (for `variant`, where the stage is one per variant)."""
     keys = PARAMS[stage]
@@ -111,7 +150,7 @@ def declared(stage: str, variant: str | None = None) -> tuple[str, ...] | None:
     if stage in ONE_MODEL:
         keys += tuple(f"model.{name}" for name in model_fields(variant))
     elif stage in EVERY_MODEL:
-        union = dict.fromkeys(name for v in BODIES_READ[stage] for name in model_fields(v))
+        union = dict.fromkeys(name for v in VARIANTS for name in model_fields(v))
         keys += tuple(f"model.{name}" for name in union)
     return keys
 
@@ -137,5 +176,7 @@ def stage_view(cfg: DictConfig, stage: str, variant: str | None = None) -> DictC
 
 
 if __name__ == "__main__":  # every run of a stage in order, one per line: STAGE [--variant V ...]
-    for stage, arguments in jobs():
+    from pipeline.params import load_params  # the variants params.yaml (or $KP_PARAMS) names
+
+    for stage, arguments in jobs(tuple(load_params().variants)):
         print(command(stage, arguments).removeprefix("python -m pipeline."))

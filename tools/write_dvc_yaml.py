@@ -23,13 +23,22 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
-from pipeline.stages import EVERY_MODEL, INITS, PARAMS, PER, command, declared, foreach_key  # noqa: E402
+from pipeline.stages import (  # noqa: E402
+    EVERY_MODEL,
+    INITS,
+    PARAMS,
+    PER,
+    command,
+    declared,
+    variant_only_slots,
+)
 
 HEADER = """\
 # Written by `make dvc.yaml` (tools/write_dvc_yaml.py) from pipeline/stages.py, which says which
 # config keys each stage reads; a test checks that this file is current. Do not edit by hand.
-# A foreach item's `only*` fields are the model keys that only its variant reads (the vanilla
-# items repeat a shared key there, since DVC cannot splice a list into params).
+# The per-model stages run over params.yaml's `dvc_items`, which the configuration derives from
+# its `variants`; an item's `only*` fields are the model keys that only its variant reads (the
+# vanilla items repeat a shared key there, since DVC cannot splice a list into params).
 """
 NOT_CACHED = {"cache": False}
 # project files that are deps but whose imports are not followed (see above)
@@ -94,28 +103,12 @@ def params_of(stage: str) -> list[str]:
     return list(declared(stage))
 
 
-def variant_only_slots() -> dict[str, dict[str, str]]:
-    """Per variant, the keys only it reads, padded to the same number of fields.
-
-    The first variant's keys are read by every variant (the vanilla model's fields are a subset
-    of the perceiver's), so they are written once in the stage and the rest go into the items.
-    """
-    shared = declared("pretrain", VARIANTS[0])
-    own = {v: [k for k in declared("pretrain", v) if k not in shared] for v in VARIANTS}
-    assert all(set(shared) <= set(declared("pretrain", v)) for v in VARIANTS)
-    width = max(len(keys) for keys in own.values())
-    filler = next(k for k in shared if k.startswith("model."))
+def model_stage(stage: str, items: str, deps: list[str], outs: dict) -> dict:
+    """A foreach stage over the `items` of params.yaml's `dvc_items` (see `dvc_items`), whose
+    params are shared keys plus each item's `only*` keys."""
+    slots = [f"${{item.{s}}}" for s in variant_only_slots()[VARIANTS[0]]]
     return {
-        v: {f"only{i}": keys[i] if i < len(keys) else filler for i in range(width)}
-        for v, keys in own.items()
-    }
-
-
-def model_stage(stage: str, items: dict, deps: list[str], outs: dict) -> dict:
-    """A foreach stage over `items`, whose params are shared keys plus each item's `only*` keys."""
-    slots = [f"${{item.{s}}}" for s in next(iter(items.values())) if s.startswith("only")]
-    return {
-        "foreach": items,
+        "foreach": f"${{dvc_items.{items}}}",
         "do": {
             "cmd": command(stage, {a: f"${{item.{a}}}" for a in PER[stage]}),
             "deps": code_deps(f"pipeline.{stage}") + deps,
@@ -126,20 +119,6 @@ def model_stage(stage: str, items: dict, deps: list[str], outs: dict) -> dict:
 
 
 def pipeline() -> dict:
-    slots = variant_only_slots()
-    pairs = {
-        foreach_key(v, i): {
-            "variant": v,
-            "init": i,
-            # a scratch run does not depend on pretraining: its start is the stage script
-            "start": f"models/{v}/pretrain.ckpt" if i == "pretrained" else "pipeline/finetune.py",
-            **slots[v],
-        }
-        for v in VARIANTS
-        for i in INITS
-    }
-    finetuned = [f"models/{v}/{i}/finetune.ckpt" for v in VARIANTS for i in INITS]
-    dev_predictions = [f"predictions/{v}-{i}.dev.tsv" for v in VARIANTS for i in INITS]
     stages = {
         "prepare": {
             "cmd": command("prepare", {}),
@@ -155,7 +134,7 @@ def pipeline() -> dict:
         },
         "pretrain": model_stage(
             "pretrain",
-            {v: {"variant": v, **slots[v]} for v in VARIANTS},
+            "models",
             ["data/prepared"],
             {
                 "outs": ["models/${key}/pretrain.ckpt"],
@@ -167,7 +146,7 @@ def pipeline() -> dict:
         ),
         "finetune": model_stage(
             "finetune",
-            pairs,
+            "runs",
             ["data/prepared", "${item.start}"],
             {
                 "outs": ["models/${item.variant}/${item.init}/finetune.ckpt"],
@@ -179,7 +158,7 @@ def pipeline() -> dict:
         ),
         "evaluate": model_stage(
             "evaluate",
-            pairs,
+            "runs",
             ["data/prepared", "models/${item.variant}/${item.init}/finetune.ckpt"],
             {
                 "outs": [
@@ -214,11 +193,14 @@ def pipeline() -> dict:
         "analyze_hallucination": {
             "cmd": command("analyze_hallucination", {}),
             "deps": code_deps("pipeline.analyze_hallucination")
-            + ["data/prepared", *finetuned, *dev_predictions],
+            # whichever variants the configuration trains: every finetuned model, every answer
+            + ["data/prepared", "models", "predictions"],
             "params": params_of("analyze_hallucination"),
             "metrics": [{"metrics/analysis/hallucination.json": NOT_CACHED}],
-            "outs": [{"metrics/analysis/details/hallucination.json": NOT_CACHED}]
-            + [{f"predictions/{v}-{i}.strangers.tsv": NOT_CACHED} for v in VARIANTS for i in INITS],
+            "outs": [
+                {"metrics/analysis/details/hallucination.json": NOT_CACHED},
+                {"metrics/analysis/strangers": NOT_CACHED},
+            ],
             "plots": [
                 {"plots/analysis/hallucination_places.png": NOT_CACHED},
                 {"plots/analysis/hallucination_origin.png": NOT_CACHED},

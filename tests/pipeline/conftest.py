@@ -26,11 +26,15 @@ COPIED = (
 )
 
 
-def run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(
+    cmd: list[str], cwd: Path, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`cmd` with this interpreter's scripts first on PATH, and `env` added; it must succeed."""
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "WANDB_SILENT": "true",
+        **(env or {}),
     }
     env.pop("WANDB_MODE", None)
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from knowledge_probe.models.gpt import VARIANTS
 from knowledge_probe.training.optim import lr_multiplier
 from tests.pipeline.conftest import copy_repo, run
 from tests.wandb_records import check_stage_records
@@ -52,7 +53,7 @@ def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(smoke_ex
         assert (
             len(dev) == 20 and len(test) == 20 and all(line.count("\t") == 1 for line in dev + test)
         )
-    for variant in ("vanilla", "perceiver"):
+    for variant in VARIANTS:
         pre = json.loads((metrics / "pretrain" / f"{variant}.json").read_text())
         assert pre["parameters"] > 0 and pre["tokens_per_sec"] > 0
     analysis = {
@@ -73,10 +74,7 @@ def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(smoke_ex
     ].keys()
     assert analysis["complexity"]["flops_vs_analytic_max_gap"] == 0
     assert set(analysis["hallucination"]["models"]) == {
-        "vanilla-scratch",
-        "vanilla-pretrained",
-        "perceiver-scratch",
-        "perceiver-pretrained",
+        f"{variant}-{init}" for variant in VARIANTS for init in ("scratch", "pretrained")
     }
     for model in analysis["hallucination"]["models"].values():
         assert {
@@ -95,19 +93,18 @@ def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(smoke_ex
     assert page.count("<tr><td>vanilla</td><td>scratch</td><td>0</td>") == 1
 
     summary = json.loads((repo_copy / "reports" / "summary.json").read_text())
-    assert len(summary["rows"]) == 5
+    assert len(summary["rows"]) == 2 * len(VARIANTS) + 1  # and the baseline
     accuracy_table, times_table = (
         (repo_copy / "reports" / "summary.md").read_text().split("## Time per stage")
     )
-    assert accuracy_table.count("\n| ") == 7  # header, rule, five rows
-    assert times_table.count("\n| ") == 2 + 2 + 4 + 4  # header, rule, the model stages
+    assert accuracy_table.count("\n| ") == 2 + 2 * len(VARIANTS) + 1  # header, rule, rows
+    assert times_table.count("\n| ") == 2 + len(MODEL_STAGES)  # header, rule, the model stages
     assert set(summary["stage_seconds"]) == MODEL_STAGES
 
     # one W&B run per stage that says what ran, under the experiment's name
     logs = sorted(repo_copy.glob("wandb/offline-run-*/*.wandb"))
-    assert (
-        len(logs) == 16
-    )  # prepare, baseline, 2 pretrain, 4 finetune, 4 evaluate, 3 analyses, report
+    # prepare, baseline, the model stages, 3 analyses, report
+    assert len(logs) == 2 + len(MODEL_STAGES) + 3 + 1
     headers = check_stage_records(logs, setting="experiment=smoke", seed=0)
     (experiment,) = {h["config"]["dvc_experiment"] for h in headers}
     assert experiment and all(h["name"].endswith(f"-s0-{experiment}") for h in headers)
@@ -122,7 +119,7 @@ def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(smoke_ex
 
 MODEL_STAGES = {
     f"{stage}@{name}"
-    for variant in ("vanilla", "perceiver")
+    for variant in VARIANTS
     for stage, names in (
         ("pretrain", [variant]),
         ("finetune", [f"{variant}-scratch", f"{variant}-pretrained"]),
@@ -138,8 +135,8 @@ def expected_stale(key: str) -> set[str]:
     """The stages that read `model.<key>`, by what the key means."""
     if key == "variant":  # the stages take their variant from dvc.yaml, not from here
         return {"report"}
-    if key in ("chunk_size", "chunk_window"):  # read by no body the pipeline trains, but
-        return {"analyze_hallucination", "report"}  # asked of whichever finetuned models exist
+    if key in ("chunk_size", "chunk_window"):  # read by chunked models only
+        return {s for s in MODEL_STAGES if "chunked" in s} | EVERY_MODEL
     if key in ("bottleneck_dim", "latent_alignment"):  # read by perceiver models only
         return {s for s in MODEL_STAGES if "perceiver" in s} | EVERY_MODEL
     return MODEL_STAGES | EVERY_MODEL | ({"prepare"} if key == "block_size" else set())

@@ -17,10 +17,10 @@ from knowledge_probe.analysis.complexity import ComplexitySpec
 from knowledge_probe.data.corruption import max_truncation
 from knowledge_probe.data.synthetic import BIRTHPLACE_WINDOW, SyntheticSpec
 from knowledge_probe.evaluation.predict import predict
-from knowledge_probe.models.gpt import GPTConfig
+from knowledge_probe.models.gpt import VARIANTS, GPTConfig
 from knowledge_probe.training.optim import OptimConfig
 from pipeline import schema
-from pipeline.stages import PARAMS, jobs
+from pipeline.stages import PARAMS, command, jobs
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml"))
@@ -149,7 +149,8 @@ def test_every_consumer_runs_the_stages_in_the_tables_order() -> None:
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert [line.split()[0] for line in printed] == [stage for stage, _ in jobs()]
+    expected = [command(stage, arguments) for stage, arguments in jobs(VARIANTS)]
+    assert [f"python -m pipeline.{line}" for line in printed] == expected
     script = (REPO / "benchmarks" / "gpu_check.sh").read_text()
     assert "python -m pipeline.stages" in script
     assert not [stage for stage in PARAMS if f"stage {stage}" in script]

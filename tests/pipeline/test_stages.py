@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -10,9 +11,11 @@ import pytest
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError
 
-from knowledge_probe.models.gpt import BODIES, READ_BY, GPTConfig
+from knowledge_probe.models.gpt import READ_BY, VARIANTS, GPTConfig
 from pipeline.cli import ConfigError
+from pipeline.schema import check_variants
 from pipeline.stages import PARAMS, declared, model_fields, stage_view
+from tests.pipeline.conftest import run
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
@@ -58,9 +61,9 @@ def test_the_report_sees_the_whole_configuration() -> None:
 
 def test_model_keys_cover_gptconfig_and_each_body_reads_its_own() -> None:
     every = {f.name for f in fields(GPTConfig)}
-    read = {name for body in BODIES for name in model_fields(body)}
+    read = {name for body in VARIANTS for name in model_fields(body)}
     assert read | {"vocab_size", "variant", "fused_attention"} == every
-    for body in BODIES:
+    for body in VARIANTS:
         own = set(model_fields(body)) - set(model_fields("vanilla"))
         assert own == {name for name, readers in READ_BY.items() if body in readers}
     assert set(PARAMS_YAML.model) - {"variant"} == read
@@ -117,3 +120,41 @@ def test_each_switch_is_declared_by_exactly_the_stages_that_read_it() -> None:
             )
         }
         assert declaring == readers, switch
+
+
+def test_the_handout_trains_only_the_reference_variants_and_the_default_all(tmp_path) -> None:
+    """`variants` decides which per-model stages DVC and `python -m pipeline.stages` run."""
+    handout = tmp_path / "params.yaml"
+    run(
+        [sys.executable, "tools/compose_params.py", "--output", str(handout), "experiment=handout"],
+        REPO,
+    )
+    shutil.copy2(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    run(["git", "init", "-q"], tmp_path)
+    run(["dvc", "init", "-q"], tmp_path)
+
+    def trained(listed: str) -> set[str]:
+        return {
+            line.split()[0].split("@")[1].split("-")[0]
+            for line in listed.splitlines()
+            if "@" in line
+        }
+
+    assert trained(run(["dvc", "stage", "list"], tmp_path).stdout) == {"vanilla", "perceiver"}
+    printed = run([sys.executable, "-m", "pipeline.stages"], REPO, env={"KP_PARAMS": str(handout)})
+    assert trained(printed.stdout.replace(" --variant ", "@")) == {"vanilla", "perceiver"}
+    shutil.copy2(REPO / "params.yaml", handout)
+    assert trained(run(["dvc", "stage", "list"], tmp_path).stdout) == set(VARIANTS)
+
+
+def test_variants_must_be_known_bodies_named_once_with_their_dvc_items() -> None:
+    cfg = OmegaConf.create(OmegaConf.to_container(PARAMS_YAML))
+    for variants, problem in (
+        ([], "must name"),
+        (["vanilla", "vanilla"], "must name"),
+        (["vanilla", "mamba"], "must name"),
+        (["vanilla"], "recompose params.yaml"),
+    ):
+        cfg.variants = variants
+        with pytest.raises(ValueError, match=problem):
+            check_variants(cfg)

@@ -56,10 +56,16 @@ def chunk_attention(
     local = torch.cat(
         [offsets[None, :] > offsets[:, None], offsets[None, :] <= offsets[:, None]], dim=1
     )  # [c, 2c]
-    local = local[None, None] & torch.cat(
-        [same_previous.expand(-1, -1, chunk), torch.ones_like(same_previous).expand(-1, -1, chunk)],
-        dim=-1,
-    )[:, :, None, :]
+    local = (
+        local[None, None]
+        & torch.cat(
+            [
+                same_previous.expand(-1, -1, chunk),
+                torch.ones_like(same_previous).expand(-1, -1, chunk),
+            ],
+            dim=-1,
+        )[:, :, None, :]
+    )
     outside = torch.ones(chunk, window, dtype=torch.bool, device=h.device)
     outside[:-1, -1] = False  # the previous chunk's end is still in the local window
     read_ends = same_end[:, :, None, :] & outside

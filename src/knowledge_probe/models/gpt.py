@@ -1,4 +1,5 @@
-"""A character-level GPT with a `vanilla` (causal self-attention) or `perceiver` (bottleneck) body."""
+"""A character-level GPT with a `vanilla` (causal self-attention), `perceiver` (bottleneck) or
+`chunked` (chunk-end latents, see `models.chunked`) body."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ from knowledge_probe.models.cached import CachedForward
 from knowledge_probe.models.chunked import chunked_hidden
 from knowledge_probe.models.packing import NO_EXAMPLE, Layout, reachable, segment_mask
 
-# the two bodies of the reference experiment, which the pipeline trains
-VARIANTS = ("vanilla", "perceiver")
-# every body a model can have: the reference's two, and a bottleneck that every input reaches
-BODIES = (*VARIANTS, "chunked")
+# every body a model can have: the reference experiment's two, and a bottleneck that every input
+# reaches (models/chunked.py)
+VARIANTS = ("vanilla", "perceiver", "chunked")
 POSITIONS = ("learned", "rotary")
 # left: latent j sees inputs 0..j (the reference). right: the latents sit on each example's last
 # bottleneck_dim positions, as in Perceiver AR, so every input position reaches some latent.
@@ -60,8 +60,8 @@ class GPTConfig:
             value, kind = getattr(self, field.name), FIELD_TYPES[field.type]
             if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
                 raise ValueError(f"{field.name} must be {field.type}, got {value!r}")
-        if self.variant not in BODIES:
-            raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(BODIES)}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; allowed: {', '.join(VARIANTS)}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.position not in POSITIONS:
