@@ -10,6 +10,8 @@ from omegaconf import OmegaConf
 from knowledge_probe.io import write_json, write_text
 from knowledge_probe.reporting import (
     collect,
+    cost_markdown,
+    cost_rows,
     markdown,
     plot_accuracy,
     plot_curves,
@@ -27,12 +29,15 @@ from pipeline.tracked import tracked_stage
 def run(cfg, context) -> list[dict]:
     out = Path(cfg.paths.reports)
     with tracked_stage(cfg, context, "report") as (tracker, summary):
+        details = Path(cfg.paths.metrics) / "analysis" / "details"
         rows = collect(Path(cfg.paths.metrics), tuple(cfg.variants), INITS)
         times = stage_times(Path(cfg.paths.metrics), tuple(cfg.variants), INITS)
         reference = cfg.data.source == "cs224n"  # the data the reference's figures come from
         if reference:
             rows = with_reference(rows)
         data = read_metrics(Path(cfg.paths.metrics) / "data.json")
+        complexity = read_metrics(details / "complexity.json") or None
+        cost = cost_rows(rows, complexity)
         write_json(
             out / "summary.json",
             {
@@ -40,6 +45,7 @@ def run(cfg, context) -> list[dict]:
                 "seed": cfg.seed,
                 "data": data,
                 "rows": rows,
+                "cost": cost,
                 "stage_seconds": times,
             },
         )
@@ -47,11 +53,11 @@ def run(cfg, context) -> list[dict]:
         write_text(
             out / "summary.md",
             f"# {cfg.experiment_name} (seed {cfg.seed}, data {cfg.data.source})\n\n{table}"
+            f"\n## Accuracy against cost\n\n{cost_markdown(cost)}"
             f"\n## Time per stage\n\n{times_markdown(times, reference)}",
         )
         plot_curves(Path(cfg.paths.plots), out / "loss_curves.png")
         plot_accuracy(rows, out / "accuracy.png")
-        details = Path(cfg.paths.metrics) / "analysis" / "details"
         page = render(
             title=f"{cfg.experiment_name}: seed {cfg.seed}, data {cfg.data.source}",
             rows=rows,
@@ -63,7 +69,7 @@ def run(cfg, context) -> list[dict]:
             reports=out,
             plots=Path(cfg.paths.plots) / "analysis",
             attention=read_metrics(details / "attention.json") or None,
-            complexity=read_metrics(details / "complexity.json") or None,
+            complexity=complexity,
             hallucination=read_metrics(details / "hallucination.json") or None,
         )
         write_text(out / "index.html", page)

@@ -10,6 +10,7 @@ import base64
 import html
 from pathlib import Path
 
+from knowledge_probe.reporting.cost import HEADERS, SEED_PERCEIVER_CLAIM, cells, cost_rows
 from knowledge_probe.reporting.summary import (
     REFERENCE_LABEL,
     REFERENCE_TIMES,
@@ -124,6 +125,20 @@ def accuracy_section(rows: list[dict], seed) -> str:
     return f'<h2 id="accuracy">Accuracy</h2>{body}{note}'
 
 
+def cost_section(rows: list[dict], complexity: dict | None) -> str:
+    """Accuracy against the cost of a training step, per variant, and the seed's claim."""
+    cost = cost_rows(rows, complexity)
+    body = table(HEADERS, [cells(r) for r in cost], numeric=set(range(1, len(HEADERS))))
+    missing = (
+        ""
+        if complexity
+        else ('<p class="missing">no costs: stage analyze_complexity has not run</p>')
+    )
+    return (
+        f'<h2 id="cost">Accuracy against cost</h2>{body}{missing}<p>{esc(SEED_PERCEIVER_CLAIM)}</p>'
+    )
+
+
 def times_section(times: dict, reference: bool) -> str:
     body = table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in times.items()], numeric={1})
     note = f"<p>{esc(REFERENCE_TIMES)}</p>" if reference else ""
@@ -180,7 +195,7 @@ def attention_section(details: dict | None, plots: Path) -> str:
 
 
 def complexity_section(details: dict | None, plots: Path) -> str:
-    head = '<h2 id="complexity">Cost of the two attention variants (seed part 2g)</h2>'
+    head = '<h2 id="complexity">Cost of the attention variants (seed part 2g)</h2>'
     if not details:
         return head + '<p class="missing">not run (stage analyze_complexity)</p>'
     paths = "; ".join(f"{v}: {p}" for v, p in details["attention_path"].items())
@@ -321,6 +336,7 @@ def render(
     fingerprint = table(["statistic", "value"], statistics, numeric={1})
     sections = [
         accuracy_section(rows, seed),
+        cost_section(rows, complexity),
         times_section(times, reference_times),
         '<h2 id="training">Training</h2>'
         + figure(reports / "loss_curves.png", "Training loss (pretraining and finetuning)")
