@@ -1,7 +1,7 @@
 """The whole chain for one configuration, as a Hydra application.
 
     python -m pipeline.experiment model=perceiver
-    python -m pipeline.experiment -m model=vanilla,perceiver seed=0,1,2
+    python -m pipeline.experiment -m model=vanilla,perceiver,chunked seed=0,1,2
 
 Each job prepares the data, trains the configured `model` variant from scratch and from
 pretraining, evaluates both, runs the analyses, and writes its report into its own output

@@ -74,6 +74,9 @@ def make_config() -> Callable[..., GPTConfig]:
             "n_embd": 16,
             "variant": "vanilla",
             "bottleneck_dim": 8,
+            # chunks far shorter than the context, so that chunk ends carry the older context
+            "chunk_size": 4,
+            "chunk_window": 2,
         }
         options.update(overrides)
         return GPTConfig(**options)

@@ -13,7 +13,7 @@ from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.attention import Attention, RotaryEmbedding, causal_mask
 from knowledge_probe.models.gpt import GPT, GPTConfig
 
-VARIANTS = ["vanilla", "perceiver"]
+VARIANTS = ["vanilla", "perceiver", "chunked"]
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ def accuracy_section(rows: list[dict], seed) -> str:
     )
     note = (
         "<p>One seed per pipeline run. Mean and spread over seeds come from a Hydra multirun "
-        "(<code>python -m pipeline.experiment -m model=vanilla,perceiver seed=0,1,2</code>), "
+        "(<code>python -m pipeline.experiment -m model=vanilla,perceiver,chunked seed=0,1,2</code>), "
         "whose sweep directory gets comparison.md and comparison.html.</p>"
     )
     return f'<h2 id="accuracy">Accuracy</h2>{body}{note}'
