@@ -47,8 +47,8 @@ def analytic_flops(config: GPTConfig, length: int, batch_size: int = 1) -> int:
     Per block on L rows with d = n_embd: q/k/v/out projections 8 L d^2, MLP 16 L d^2, and
     attention 4 L Lk d for Lk keys. The perceiver's down block has m = bottleneck_dim queries over
     L keys, its latent blocks work on m rows, and its up block has L queries over m keys. The
-    chunked body's queries each read w + 2c keys, projected per chunk (w chunk ends, the previous
-    chunk's c inputs and its own).
+    chunked body's queries each read w + 2c keys (w chunk ends, the previous chunk's c inputs and
+    its own), each input's key and value projected once.
     """
     d, L, v = config.n_embd, length, config.vocab_size
     head = 2 * L * d * v
@@ -56,10 +56,8 @@ def analytic_flops(config: GPTConfig, length: int, batch_size: int = 1) -> int:
         body = config.n_layer * (24 * L * d * d + 4 * L * L * d)
     elif config.variant == "chunked":  # L padded to whole chunks of c; each reads w + 2c keys
         c, w = config.chunk_size, config.chunk_window
-        chunks = -(-L // c)
-        keys = chunks * (w + 2 * c)  # rows whose keys and values are projected, per chunk
-        rows = chunks * c
-        body = config.n_layer * (20 * rows * d * d + 4 * keys * d * d + 4 * rows * (w + 2 * c) * d)
+        rows = -(-L // c) * c
+        body = config.n_layer * (24 * rows * d * d + 4 * rows * (w + 2 * c) * d)
     else:
         m = config.bottleneck_dim
         down = 4 * m * d * d + 4 * L * d * d + 4 * m * L * d + 16 * m * d * d

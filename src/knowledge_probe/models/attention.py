@@ -109,17 +109,22 @@ class Attention(nn.Module):
         mask: torch.Tensor | None = None,
         q_positions: torch.Tensor | None = None,
         k_positions: torch.Tensor | None = None,
+        projected: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """`cache`, if given, holds earlier keys/values; those of `x_kv` are appended to it.
 
         `mask` (boolean, broadcastable to [B, H, Tq, Tk], every row allowing some key) replaces
         the causal mask; `q_positions`/`k_positions` ([B, T]) place rows at per-example positions
-        for rotary embeddings. Both serve latents aligned to each example's end.
+        for rotary embeddings. Both serve latents aligned to each example's end. `projected`:
+        the keys and values of `x_kv` already through `key` and `value` (a caller that reads the
+        same inputs in several windows projects them once).
         """
+        if projected is None:
+            projected = self.key(x_kv), self.value(x_kv)
         q, k, v = (
             self._split(self.query(x_q)),
-            self._split(self.key(x_kv)),
-            self._split(self.value(x_kv)),
+            self._split(projected[0]),
+            self._split(projected[1]),
         )
         if self.rotary is not None:  # queries start at q_offset, keys where the cache ends
             q = self.rotary(q, q_offset, q_positions)

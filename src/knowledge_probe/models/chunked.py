@@ -37,10 +37,17 @@ def chunk_attention(
     a row is chunk `ranks` [B, n] of example `segments` [B, n])."""
     b, length, d = h.shape
     n = length // chunk
-    inputs = h.reshape(b, n, chunk, d)
-    previous = windows_of(inputs, 1, 0.0)[:, :, 0]  # [B, n, c, d]
-    ends = windows_of(h[:, chunk - 1 :: chunk], window, 0.0)  # [B, n, w, d]
-    keys = torch.cat([ends, previous, inputs], dim=2).reshape(b * n, window + 2 * chunk, d)
+
+    def keyed(x: torch.Tensor) -> torch.Tensor:
+        """x [B, n*c, d] as each chunk's keys [B*n, w + 2c, d]: ends, previous chunk, own."""
+        own = x.reshape(b, n, chunk, d)
+        previous = windows_of(own, 1, 0.0)[:, :, 0]  # [B, n, c, d]
+        ends = windows_of(x[:, chunk - 1 :: chunk], window, 0.0)  # [B, n, w, d]
+        return torch.cat([ends, previous, own], dim=2).reshape(b * n, window + 2 * chunk, d)
+
+    # every input is a key of its own chunk, the next one and (its end) `window` more: project
+    # each once, then place it in those windows
+    projected = keyed(attn.key(h)), keyed(attn.value(h))
     end_ranks = windows_of(ranks, window, 0)
     end_positions = (end_ranks * chunk + chunk - 1).clamp(min=0)
     input_positions = ranks[..., None] * chunk + torch.arange(chunk, device=h.device)
@@ -71,11 +78,12 @@ def chunk_attention(
     read_ends = same_end[:, :, None, :] & outside
     mask = torch.cat([read_ends, local], dim=-1)  # [B, n, c, w + 2c]
     read = attn(
-        inputs.reshape(b * n, chunk, d),
-        keys,
+        h.reshape(b * n, chunk, d),
+        None,
         mask=mask.reshape(b * n, 1, chunk, window + 2 * chunk),
         q_positions=input_positions.reshape(b * n, chunk),
         k_positions=k_positions.reshape(b * n, -1),
+        projected=projected,
     )
     return read.reshape(b, length, d)
 
