@@ -14,6 +14,8 @@ it is reached, so cached decoding is exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -29,13 +31,60 @@ def windows_of(values: torch.Tensor, window: int, fill: float) -> torch.Tensor:
     return unfolded.movedim(-1, 2)
 
 
-def chunk_attention(
-    attn, h: torch.Tensor, chunk: int, window: int, ranks: torch.Tensor, segments: torch.Tensor
-) -> torch.Tensor:
-    """h [B, n*c, d] -> each position's read of the `chunk` positions up to itself and of the
-    chunk ends before them, of the `window` chunks before its own, of its own example (chunk i of
-    a row is chunk `ranks` [B, n] of example `segments` [B, n])."""
+@dataclass(frozen=True)
+class ChunkPattern:
+    """What each chunk's queries read, the same in every block: `mask` [B*n, 1, c, w + 2c] over
+    its keys (the `window` chunk ends before it, the previous chunk, its own chunk), and the
+    positions of its queries [B*n, c] and keys [B*n, w + 2c] (for rotary embeddings)."""
+
+    chunk: int
+    window: int
+    mask: torch.Tensor
+    q_positions: torch.Tensor
+    k_positions: torch.Tensor
+
+
+def chunk_pattern(
+    chunk: int, window: int, ranks: torch.Tensor, segments: torch.Tensor
+) -> ChunkPattern:
+    """The pattern of rows whose chunk i is chunk `ranks` [B, n] of example `segments` [B, n]:
+    each position reads the `chunk` positions up to itself and the chunk ends before them, of
+    the `window` chunks before its own, of its own example."""
+    b, n = ranks.shape
+    end_positions = (windows_of(ranks, window, 0) * chunk + chunk - 1).clamp(min=0)
+    input_positions = ranks[..., None] * chunk + torch.arange(chunk, device=ranks.device)
+    k_positions = torch.cat(
+        [end_positions, (input_positions - chunk).clamp(min=0), input_positions], dim=2
+    )
+    # which slots hold this example's keys: its earlier chunk ends, its previous chunk
+    same_end = windows_of(segments, window, UNUSED) == segments[..., None]  # [B, n, w]
+    same_previous = windows_of(segments, 1, UNUSED) == segments[..., None]  # [B, n, 1]
+    offsets = torch.arange(chunk, device=ranks.device)
+    # query i of chunk k reads key m of chunk k-1 when m > i, of chunk k when m <= i, and the
+    # end of chunk k-1 (which is also key c-1 of chunk k-1) from the ends only when i = c-1
+    local = torch.cat(
+        [offsets[None, :] > offsets[:, None], offsets[None, :] <= offsets[:, None]], dim=1
+    )  # [c, 2c]
+    own = torch.ones_like(same_previous)
+    slots = torch.cat([same_previous.expand(-1, -1, chunk), own.expand(-1, -1, chunk)], dim=-1)
+    local = local[None, None] & slots[:, :, None, :]
+    outside = torch.ones(chunk, window, dtype=torch.bool, device=ranks.device)
+    outside[:-1, -1] = False  # the previous chunk's end is still in the local window
+    read_ends = same_end[:, :, None, :] & outside
+    mask = torch.cat([read_ends, local], dim=-1)  # [B, n, c, w + 2c]
+    return ChunkPattern(
+        chunk,
+        window,
+        mask.reshape(b * n, 1, chunk, window + 2 * chunk),
+        input_positions.reshape(b * n, chunk),
+        k_positions.reshape(b * n, -1),
+    )
+
+
+def chunk_attention(attn, h: torch.Tensor, pattern: ChunkPattern) -> torch.Tensor:
+    """h [B, n*c, d] -> each position's read of the keys `pattern` gives it."""
     b, length, d = h.shape
+    chunk, window = pattern.chunk, pattern.window
     n = length // chunk
 
     def keyed(x: torch.Tensor) -> torch.Tensor:
@@ -47,43 +96,13 @@ def chunk_attention(
 
     # every input is a key of its own chunk, the next one and (its end) `window` more: project
     # each once, then place it in those windows
-    projected = keyed(attn.key(h)), keyed(attn.value(h))
-    end_ranks = windows_of(ranks, window, 0)
-    end_positions = (end_ranks * chunk + chunk - 1).clamp(min=0)
-    input_positions = ranks[..., None] * chunk + torch.arange(chunk, device=h.device)
-    k_positions = torch.cat(
-        [end_positions, (input_positions - chunk).clamp(min=0), input_positions], dim=2
-    )
-    # which slots hold this example's keys: its earlier chunk ends, its previous chunk
-    same_end = windows_of(segments, window, UNUSED) == segments[..., None]  # [B, n, w]
-    same_previous = windows_of(segments, 1, UNUSED) == segments[..., None]  # [B, n, 1]
-    offsets = torch.arange(chunk, device=h.device)
-    # query i of chunk k reads key m of chunk k-1 when m > i, of chunk k when m <= i, and the
-    # end of chunk k-1 (which is also key c-1 of chunk k-1) from the ends only when i = c-1
-    local = torch.cat(
-        [offsets[None, :] > offsets[:, None], offsets[None, :] <= offsets[:, None]], dim=1
-    )  # [c, 2c]
-    local = (
-        local[None, None]
-        & torch.cat(
-            [
-                same_previous.expand(-1, -1, chunk),
-                torch.ones_like(same_previous).expand(-1, -1, chunk),
-            ],
-            dim=-1,
-        )[:, :, None, :]
-    )
-    outside = torch.ones(chunk, window, dtype=torch.bool, device=h.device)
-    outside[:-1, -1] = False  # the previous chunk's end is still in the local window
-    read_ends = same_end[:, :, None, :] & outside
-    mask = torch.cat([read_ends, local], dim=-1)  # [B, n, c, w + 2c]
     read = attn(
         h.reshape(b * n, chunk, d),
         None,
-        mask=mask.reshape(b * n, 1, chunk, window + 2 * chunk),
-        q_positions=input_positions.reshape(b * n, chunk),
-        k_positions=k_positions.reshape(b * n, -1),
-        projected=projected,
+        mask=pattern.mask,
+        q_positions=pattern.q_positions,
+        k_positions=pattern.k_positions,
+        projected=(keyed(attn.key(h)), keyed(attn.value(h))),
     )
     return read.reshape(b, length, d)
 
@@ -100,9 +119,9 @@ def chunked_hidden(
         x = F.pad(x, (0, 0, 0, whole - length))  # padding after the end changes nothing earlier
         positions = torch.arange(whole, device=x.device).expand(b, -1)
         segments = torch.zeros_like(positions)
-    ranks, chunk_segments = positions[:, ::chunk] // chunk, segments[:, ::chunk]
+    pattern = chunk_pattern(chunk, window, positions[:, ::chunk] // chunk, segments[:, ::chunk])
     for block in model.blocks:
-        x = x + chunk_attention(block.attn, block.ln1(x), chunk, window, ranks, chunk_segments)
+        x = x + chunk_attention(block.attn, block.ln1(x), pattern)
         x = x + block.mlp(block.ln2(x))
     return x[:, :length]
 

@@ -46,9 +46,9 @@ class GPTConfig:
     variant: str = "vanilla"
     bottleneck_dim: int = 32
     # chunked: a position reads the chunk_size positions up to itself and the ends of the
-    # chunk_window chunks before its own (32 and 4 cover a context of 128)
-    chunk_size: int = 32
-    chunk_window: int = 4
+    # chunk_window chunks before its own (64 and 2 cover a context of 128)
+    chunk_size: int = 64
+    chunk_window: int = 2
     # learned: an absolute position table (the reference). rotary: rotary embeddings in attention.
     position: str = "learned"
     latent_alignment: str = "left"
