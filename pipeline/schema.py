@@ -389,11 +389,11 @@ def check_variants(cfg: DictConfig) -> None:
 def library_checks(cfg: DictConfig) -> dict[str, Any]:
     """Per section, a function that builds its library objects (which refuse impossible values)."""
     checks = {  # the DVC pipeline builds every variant, so each one's shape must be possible
+        "variants": lambda: check_variants(cfg),
         "model": lambda: [
             build(GPTConfig, cfg.model, vocab_size=256, variant=v)
             for v in dict.fromkeys((*cfg.variants, cfg.model.variant))
         ],
-        "variants": lambda: check_variants(cfg),
         "pretrain": lambda: build(OptimConfig, cfg.pretrain),
         "finetune": lambda: build(OptimConfig, cfg.finetune),
         "analysis.attention": lambda: build(AttentionSpec, cfg.analysis.attention),

@@ -18,7 +18,18 @@ from pipeline.schema import explain
 REPO = Path(__file__).resolve().parents[2]
 
 BAD_SETTINGS = {
-    "unknown variant": ({"model": {"variant": "transformerxl"}}, "allowed: vanilla, perceiver"),
+    "unknown variant": (
+        {"model": {"variant": "transformerxl"}},
+        "allowed: vanilla, perceiver, chunked",
+    ),
+    "an unknown variant to train": (
+        {"variants": ["vanilla", "mamba"]},
+        "variants: must name each of some of vanilla, perceiver, chunked once, got",
+    ),
+    "variants changed by hand, without their DVC items": (
+        {"variants": ["vanilla"]},
+        "dvc_items is not what `variants` gives: recompose params.yaml with `make params`",
+    ),
     "bottleneck larger than the context": (
         {"model": {"bottleneck_dim": 4096}},
         "bottleneck_dim must be in [1, block_size=",
