@@ -94,10 +94,12 @@ def test_smoke_experiment_writes_every_metric_and_record_then_is_a_noop(smoke_ex
 
     summary = json.loads((repo_copy / "reports" / "summary.json").read_text())
     assert len(summary["rows"]) == 2 * len(VARIANTS) + 1  # and the baseline
-    accuracy_table, times_table = (
-        (repo_copy / "reports" / "summary.md").read_text().split("## Time per stage")
+    accuracy_table, rest = (
+        (repo_copy / "reports" / "summary.md").read_text().split("## Accuracy against cost")
     )
+    cost_table, times_table = rest.split("## Time per stage")
     assert accuracy_table.count("\n| ") == 2 + 2 * len(VARIANTS) + 1  # header, rule, rows
+    assert cost_table.count("\n| ") == 2 + len(VARIANTS)  # header, rule, a row per variant
     assert times_table.count("\n| ") == 2 + len(MODEL_STAGES)  # header, rule, the model stages
     assert set(summary["stage_seconds"]) == MODEL_STAGES
 
