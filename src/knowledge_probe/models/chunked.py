@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from knowledge_probe.models.attention import causal_mask
+
 UNUSED = -2  # the segment of a window slot before an example's first chunk
 
 
@@ -59,12 +61,10 @@ def chunk_pattern(
     # which slots hold this example's keys: its earlier chunk ends, its previous chunk
     same_end = windows_of(segments, window, UNUSED) == segments[..., None]  # [B, n, w]
     same_previous = windows_of(segments, 1, UNUSED) == segments[..., None]  # [B, n, 1]
-    offsets = torch.arange(chunk, device=ranks.device)
     # query i of chunk k reads key m of chunk k-1 when m > i, of chunk k when m <= i, and the
     # end of chunk k-1 (which is also key c-1 of chunk k-1) from the ends only when i = c-1
-    local = torch.cat(
-        [offsets[None, :] > offsets[:, None], offsets[None, :] <= offsets[:, None]], dim=1
-    )  # [c, 2c]
+    causal = causal_mask(chunk, chunk, 0, ranks.device)
+    local = torch.cat([~causal, causal], dim=1)  # [c, 2c]
     own = torch.ones_like(same_previous)
     slots = torch.cat([same_previous.expand(-1, -1, chunk), own.expand(-1, -1, chunk)], dim=-1)
     local = local[None, None] & slots[:, :, None, :]

@@ -132,7 +132,7 @@ def cost_section(rows: list[dict], complexity: dict | None) -> str:
     missing = (
         ""
         if complexity
-        else ('<p class="missing">no costs: stage analyze_complexity has not run</p>')
+        else '<p class="missing">no costs: stage analyze_complexity has not run</p>'
     )
     return (
         f'<h2 id="cost">Accuracy against cost</h2>{body}{missing}<p>{esc(SEED_PERCEIVER_CLAIM)}</p>'
