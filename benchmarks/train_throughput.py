@@ -5,11 +5,12 @@ body at handout sizes.
 
 Each configuration runs in its own process (so peak memory is its own), once per round; the
 rounds are interleaved, so other work on the machine slows every configuration alike. The plain
-path is the reference (fp32, explicit softmax attention, examples built one by one in Python);
-the fast path is fused attention, batches corrupted in tensor operations and bf16 autocast (plus
-fused AdamW and TF32 on a GPU, and torch.compile with --compile); the packed path is the fast
-path with each batch's examples packed into as few rows as fit (what training runs). These are
-the pipeline's switches `attention`, `corruption`, `trainer.precision`, `packing` and `compile`.
+path is the reference (fp32, explicit softmax attention, torch's dropout, examples built one by
+one in Python); the fast path is the defaults: fused attention, dropout masks from 16-bit
+integers, batches corrupted in tensor operations, bf16 autocast (plus fused AdamW and TF32 on a
+GPU, and torch.compile with --compile); the packed path is the fast path with each batch's
+examples packed into as few rows as fit (`packing=true`). These are the pipeline's switches
+`attention`, `dropout`, `corruption`, `trainer.precision`, `packing` and `compile`.
 Every path trains with the stages' code (`fit`: the LightningModule and the DataModule) on the
 same number of examples per step; tokens per second count every position of every padded batch
 (the reference's count), and examples per second the examples; data loading is included.
@@ -29,7 +30,13 @@ import pytorch_lightning as pl
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import corpus_and_questions, handout_model, peak_rss_mb, print_table  # noqa: E402
+from common import (  # noqa: E402
+    corpus_and_questions,
+    handout_model,
+    handout_model_settings,
+    peak_rss_mb,
+    print_table,
+)
 
 from knowledge_probe.data import Vocabulary  # noqa: E402
 from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
@@ -80,6 +87,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
         callbacks=[timer],
         packing=packed,
         trim_padding=fast and not packed,
+        int16_dropout=fast,
         compile_model=compile_model,
     )
     seconds = timer.ends[-1] - timer.ends[warmup - 1]
@@ -117,6 +125,9 @@ def main() -> None:
     )
     parser.add_argument("--compile", action="store_true", help="also torch.compile the fast path")
     parser.add_argument(
+        "--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="bodies to measure"
+    )
+    parser.add_argument(
         "--peak-tflops",
         type=float,
         default=0.0,
@@ -134,7 +145,7 @@ def main() -> None:
             )
         )
         return
-    configs = [(variant, path) for variant in VARIANTS for path in PATHS]
+    configs = [(variant, path) for variant in args.variants for path in PATHS]
     runs: dict[tuple[str, str], list[dict]] = {config: [] for config in configs}
     for round_ in range(args.rounds):  # every configuration once per round, so load hits all alike
         for variant, path in configs:
@@ -164,10 +175,12 @@ def main() -> None:
                 f"{r[-1]['loss']:.3f}",
             ]
         )
-    first = runs["vanilla", "plain"][0]
+    first, model = runs[configs[0]][0], handout_model_settings()
     print(
         f"\ntraining throughput, {first['source']} corpus, batch {args.batch_size}, context 128, "
-        f"4 layers x 8 heads x 256 (chunked: chunks of 16, window 8), device {first['device']}, "
+        f"{model['n_layer']} layers x {model['n_head']} heads x {model['n_embd']} (perceiver: "
+        f"{model['bottleneck_dim']} latents; chunked: chunks of {model['chunk_size']}, window "
+        f"{model['chunk_window']}), device {first['device']}, "
         f"{args.steps} timed steps; median of {args.rounds} interleaved rounds (x plain: of the "
         "ratios within each round)\n"
     )

@@ -49,10 +49,11 @@ def trainer_options(cfg: DictConfig, grad_clip: float) -> dict[str, Any]:
 
 def fit_switches(cfg: DictConfig) -> dict[str, bool]:
     """fit()'s switches: `packing` packs each batch; otherwise fused attention also trims a
-    batch's trailing all-pad positions (the loss is unchanged); `compile` compiles the training
-    forward pass."""
+    batch's trailing all-pad positions (the loss is unchanged); `dropout` picks how CPU dropout
+    masks are drawn; `compile` compiles the training forward pass."""
     return {
         "packing": bool(cfg.packing),
+        "int16_dropout": cfg.dropout == "int16",
         "trim_padding": cfg.attention == "fused",
         "compile_model": bool(cfg.compile),
     }

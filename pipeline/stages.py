@@ -28,8 +28,17 @@ NOT_FROM_MODEL_SECTION = ("vocab_size", "variant", "fused_attention")
 PARAMS: dict[str, tuple[str, ...] | None] = {
     "prepare": ("data", "model.block_size"),
     "baseline": (),
-    "pretrain": ("seed", "attention", "corruption", "packing", "compile", "pretrain", "trainer"),
-    "finetune": ("seed", "attention", "packing", "compile", "finetune", "trainer"),
+    "pretrain": (
+        "seed",
+        "attention",
+        "dropout",
+        "corruption",
+        "packing",
+        "compile",
+        "pretrain",
+        "trainer",
+    ),
+    "finetune": ("seed", "attention", "dropout", "packing", "compile", "finetune", "trainer"),
     "evaluate": ("attention", "decode", "evaluate", "trainer.accelerator", "trainer.precision"),
     "analyze_attention": ("seed", "analysis.attention"),
     "analyze_complexity": (

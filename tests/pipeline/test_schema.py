@@ -158,7 +158,7 @@ def test_every_consumer_runs_the_stages_in_the_tables_order() -> None:
     assert "jobs(" in experiment and not [s for s in PARAMS if f"{s}.run(" in experiment]
 
 
-SWITCHES = ("attention", "corruption", "decode", "packing", "compile")
+SWITCHES = ("attention", "dropout", "corruption", "decode", "packing", "compile")
 
 
 def test_fast_off_sets_every_switch_the_reference_way_and_nothing_else() -> None:
@@ -169,6 +169,7 @@ def test_fast_off_sets_every_switch_the_reference_way_and_nothing_else() -> None
         reference = {k: off[k] for k in (*SWITCHES, "trainer.precision")}
         assert reference == {
             "attention": "explicit",
+            "dropout": "plain",
             "corruption": "plain",
             "decode": "plain",
             "packing": False,
@@ -182,6 +183,7 @@ def test_a_switch_accepts_only_its_named_values() -> None:
     config = schema_defaults()
     for switch, names in (
         ("attention", schema.ATTENTION),
+        ("dropout", schema.DROPOUT),
         ("corruption", schema.CORRUPTION),
         ("decode", schema.DECODE),
     ):

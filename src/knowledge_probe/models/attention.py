@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from knowledge_probe.models.dropout import Dropout
+
 
 def causal_mask(n_query: int, n_key: int, q_offset: int, device: torch.device) -> torch.Tensor:
     """Boolean [Tq, Tk] mask, True where attention is allowed."""
@@ -85,8 +87,8 @@ class Attention(nn.Module):
         self.key = nn.Linear(n_embd, n_embd)
         self.value = nn.Linear(n_embd, n_embd)
         self.proj = nn.Linear(n_embd, n_embd)
-        self.attn_drop = nn.Dropout(attn_pdrop)
-        self.resid_drop = nn.Dropout(resid_pdrop)
+        self.attn_drop = Dropout(attn_pdrop)
+        self.resid_drop = Dropout(resid_pdrop)
         self.n_head = n_head
         self.fused = fused
         self.rotary = rotary

@@ -13,6 +13,7 @@ from knowledge_probe.data.vocab import PAD_ID
 from knowledge_probe.models.attention import Attention, KVCache, RotaryEmbedding
 from knowledge_probe.models.cached import CachedForward
 from knowledge_probe.models.chunked import chunked_hidden
+from knowledge_probe.models.dropout import Dropout
 from knowledge_probe.models.packing import NO_EXAMPLE, Layout, reachable, segment_mask
 
 # every body a model can have: the reference experiment's two, and a bottleneck that every input
@@ -117,7 +118,7 @@ class MLP(nn.Sequential):
             nn.Linear(cfg.n_embd, 4 * cfg.n_embd),
             nn.GELU(),
             nn.Linear(4 * cfg.n_embd, cfg.n_embd),
-            nn.Dropout(cfg.resid_pdrop),
+            Dropout(cfg.resid_pdrop),
         )
 
 
@@ -320,7 +321,7 @@ class GPT(nn.Module):
         self.pos_emb = None
         if config.position == "learned":
             self.pos_emb = nn.Parameter(torch.zeros(1, config.block_size, config.n_embd))
-        self.drop = nn.Dropout(config.embd_pdrop)
+        self.drop = Dropout(config.embd_pdrop)
         if config.variant == "vanilla":
             self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         elif config.variant == "chunked":  # vanilla's blocks, reading through chunk ends
@@ -350,6 +351,12 @@ class GPT(nn.Module):
         for module in self.modules():
             if isinstance(module, Attention):
                 module.fused = fused
+
+    def set_int16_dropout(self, on: bool) -> None:
+        """Draw CPU training dropout masks from 16-bit integers (`models.dropout`), or torch's way."""
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.int16_masks = on
 
     def embed(
         self, idx: torch.Tensor, offset: int = 0, positions: torch.Tensor | None = None
@@ -381,7 +388,13 @@ class GPT(nn.Module):
 
     def latents(self, x: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
         """Perceiver only: the bottleneck after the down block and the latent blocks."""
-        z = self.down(x) if positions is None else self.down.aligned(x, positions)
+        if positions is None:
+            # latent j reads inputs 0..j, so the fused way skips the later ones (the explicit
+            # way masks them out of the whole block, as the reference does)
+            read = x[:, : self.config.bottleneck_dim] if self.down.attn.fused else x
+            z = self.down(read)
+        else:
+            z = self.down.aligned(x, positions)
         for block in self.blocks:
             z = block(z)
         return z
@@ -414,16 +427,36 @@ class GPT(nn.Module):
             return x
         lat = packed_latents(layout, self.config.bottleneck_dim, self.right_aligned)
         if self.right_aligned:
-            queries = gather_rows(x, lat.index)
-        else:  # embedding, not indexing: see `embed`
-            queries = F.embedding(lat.ranks, self.down.C[0])
-        read = segment_mask(lat.segments, lat.positions, segments, positions)
-        z = self.down.masked(x, queries, read, lat.positions, positions)
-        among = segment_mask(lat.segments, lat.ranks, lat.segments, lat.ranks)
-        for block in self.blocks:
-            z = block(z, mask=among, positions=lat.ranks)
+            read = segment_mask(lat.segments, lat.positions, segments, positions)
+            z = self.down.masked(x, gather_rows(x, lat.index), read, lat.positions, positions)
+            among = segment_mask(lat.segments, lat.ranks, lat.segments, lat.ranks)
+            for block in self.blocks:
+                z = block(z, mask=among, positions=lat.ranks)
+        else:
+            z = self.packed_left_latents(x, layout, lat)
         write = segment_mask(segments, positions, lat.segments, lat.positions)
         return self.up.masked(x, z, write, positions, lat.positions)
+
+    def packed_left_latents(
+        self, x: torch.Tensor, layout: Layout, lat: PackedLatents
+    ) -> torch.Tensor:
+        """Left-aligned latents of a packed batch on its latent slots [rows, Z, d].
+
+        Latent j of an example reads only its inputs 0..j, so the latents are computed per
+        example, one example per row as in a padded batch ([examples, bottleneck_dim, d], no
+        mask), and only the inputs and the up block stay packed. An example's slots past its
+        end hold whatever follows it; only latents that no position reads depend on them.
+        """
+        rows, width, m = x.size(0), x.size(1), self.config.bottleneck_dim
+        flat = x.reshape(rows * width, -1)
+        first = (layout.positions == 0) & (layout.segments != NO_EXAMPLE)
+        starts = first.reshape(-1).nonzero().squeeze(1)  # each example's first token
+        inputs = (starts[:, None] + torch.arange(m, device=x.device)).clamp(max=flat.size(0) - 1)
+        # embedding, not indexing: see `embed`
+        z = self.latents(F.embedding(inputs, flat))
+        slot_tokens = torch.arange(rows, device=x.device)[:, None] * width + lat.index
+        example = (torch.searchsorted(starts, slot_tokens, right=True) - 1).clamp(min=0)
+        return F.embedding(example * m + lat.ranks, z.reshape(-1, z.size(-1)))
 
     def cached_forward(self, tokens: torch.Tensor) -> CachedForward:
         """Next-position logits over `tokens` [B, T], one position after another, each reusing

@@ -36,6 +36,7 @@ def fit(
     packing: bool = False,
     compile_model: bool = False,
     trim_padding: bool = False,
+    int16_dropout: bool = True,
     resume: ResumeCheckpoint | None = None,
 ) -> FitSummary:
     """Train `model` in place. `trainer_options` are passed to `pl.Trainer` (accelerator, precision, ...).
@@ -57,6 +58,7 @@ def fit(
     if resume is not None:
         callbacks.append(resume)
         ckpt_path = usable_checkpoint(resume.path, resume.fingerprint)
+    model.set_int16_dropout(int16_dropout)  # see models.dropout
     module = LanguageModelModule(model, optim, prefix, packing, compile_model, trim_padding)
     # metrics reach the tracker through callbacks (the curve recorder), not a Lightning logger
     trainer = pl.Trainer(max_epochs=max_epochs, logger=False, callbacks=callbacks, **options)
