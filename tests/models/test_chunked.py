@@ -36,6 +36,20 @@ def test_chunked_forward_equals_the_dense_pattern(make_config, sensitive, positi
         torch.testing.assert_close(model(idx)[0], dense_logits(model, idx), atol=1e-5, rtol=1e-5)
 
 
+def test_short_rows_masked_densely_read_what_the_chunks_read(make_config, sensitive):
+    """Rows no longer than one chunk's keys (WINDOW + 2 CHUNK) run the blocks with one [T, T]
+    mask; a row one longer runs them chunk by chunk, and its prefix must give the same logits."""
+    torch.manual_seed(0)
+    config = make_config(variant="chunked", chunk_size=CHUNK, chunk_window=WINDOW, n_layer=3)
+    model = sensitive(GPT(config))
+    dense_length = WINDOW + 2 * CHUNK
+    idx = torch.randint(2, 24, (2, dense_length + 1), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        dense = model(idx[:, :dense_length])[0]
+        chunked = model(idx)[0][:, :dense_length]
+    torch.testing.assert_close(dense, chunked, atol=1e-5, rtol=1e-5)
+
+
 def test_one_block_reads_a_sliding_window_and_the_window_of_chunk_ends(make_config, sensitive):
     """With one block, a token reaches the `CHUNK` positions from itself on, wherever the chunk
     boundaries fall; a chunk end also reaches the rest of the `WINDOW` chunks after its own."""

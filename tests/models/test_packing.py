@@ -25,7 +25,10 @@ MODELS = [
         ["vanilla", "perceiver", "chunked"], ["learned", "rotary"], ["left", "right"], [True, False]
     )
     if not (v != "perceiver" and a == "right")
-] + [dict(variant="chunked", chunk_size=4, chunk_window=2)]  # a window shorter than a row
+] + [
+    dict(variant="chunked", chunk_size=4, chunk_window=2),  # a window shorter than a row
+    dict(variant="chunked", chunk_size=32, chunk_window=2),  # rows masked densely
+]
 
 
 def corruption_batch() -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -9,7 +9,9 @@ slides, so a word reads the characters just before it wherever the chunk boundar
 name reads the same in a biography and in a question. Per block the cost is
 O(L (2c + w) d + L d^2) for chunk c and window w, linear in L; the blocks and parameters are
 vanilla's. Chunks start at each example's first position, and a position's states are final once
-it is reached, so cached decoding is exact.
+it is reached, so cached decoding is exact. Rows no longer than one chunk's keys (w + 2c, the
+default experiment's context) run with one [T, T] mask of the same pattern, which reads no more
+keys and copies none.
 """
 
 from __future__ import annotations
@@ -114,6 +116,17 @@ def chunked_hidden(
     row, or packed ones (`positions`, `segments` [B, T], each example in whole chunks)."""
     chunk, window = model.config.chunk_size, model.config.chunk_window
     b, length, _ = x.shape
+    if length <= window + 2 * chunk:
+        # no longer than one chunk's keys: one [T, T] mask reads no more keys and copies none
+        if positions is None:
+            steps = torch.arange(length, device=x.device)
+            mask = chunked_mask(steps, steps, chunk, window)
+        else:
+            same = segments[:, :, None] == segments[:, None, :]
+            mask = (same & chunked_mask(positions, positions, chunk, window)).unsqueeze(1)
+        for block in model.blocks:
+            x = block(x, mask=mask, positions=positions)
+        return x
     if positions is None:
         whole = -(-length // chunk) * chunk
         x = F.pad(x, (0, 0, 0, whole - length))  # padding after the end changes nothing earlier
@@ -129,8 +142,9 @@ def chunked_hidden(
 def chunked_mask(
     q_positions: torch.Tensor, k_positions: torch.Tensor, chunk: int, window: int
 ) -> torch.Tensor:
-    """[Tq, Tk] which keys a query reads in the chunked body, for one example's positions."""
-    q, k = q_positions[:, None], k_positions[None, :]
+    """[..., Tq, Tk] which keys a query reads in the chunked body, for an example's positions
+    [..., T]."""
+    q, k = q_positions[..., :, None], k_positions[..., None, :]
     local = (k <= q) & (k > q - chunk)
     is_end = (k % chunk) == chunk - 1
     before = (k // chunk < q // chunk) & (k // chunk >= q // chunk - window)
