@@ -2,6 +2,7 @@
 body at handout sizes.
 
     python benchmarks/train_throughput.py [--steps 8] [--rounds 3] [--batch-size 128]
+        [--variants vanilla perceiver chunked] [--paths fast packed torch-dropout]
 
 Each configuration runs in its own process (so peak memory is its own), once per round; the
 rounds are interleaved, so other work on the machine slows every configuration alike. The plain
@@ -9,8 +10,10 @@ path is the reference (fp32, explicit softmax attention, torch's dropout, exampl
 one in Python); the fast path is the defaults: fused attention, dropout masks from 16-bit
 integers, batches corrupted in tensor operations, bf16 autocast (plus fused AdamW and TF32 on a
 GPU, and torch.compile with --compile); the packed path is the fast path with each batch's
-examples packed into as few rows as fit (`packing=true`). These are the pipeline's switches
-`attention`, `dropout`, `corruption`, `trainer.precision`, `packing` and `compile`.
+examples packed into as few rows as fit (`packing=true`); the torch-dropout path (only when
+asked for) is the fast path with torch's dropout masks (`dropout=plain`). These are the
+pipeline's switches `attention`, `dropout`, `corruption`, `trainer.precision`, `packing` and
+`compile`.
 Every path trains with the stages' code (`fit`: the LightningModule and the DataModule) on the
 same number of examples per step; tokens per second count every position of every padded batch
 (the reference's count), and examples per second the examples; data loading is included.
@@ -43,7 +46,8 @@ from knowledge_probe.models.gpt import VARIANTS  # noqa: E402
 from knowledge_probe.models.packing import pack  # noqa: E402
 from knowledge_probe.training import OptimConfig, PretrainDataModule, fit  # noqa: E402
 
-PATHS = ("plain", "fast", "packed")
+# torch-dropout: the fast path with torch's dropout masks (`dropout=plain`), to measure that switch
+PATHS = ("plain", "fast", "packed", "torch-dropout")
 
 
 class StepTimer(pl.Callback):
@@ -87,7 +91,7 @@ def measure(variant: str, path: str, steps: int, batch_size: int, compile_model:
         callbacks=[timer],
         packing=packed,
         trim_padding=fast and not packed,
-        int16_dropout=fast,
+        int16_dropout=fast and path != "torch-dropout",
         compile_model=compile_model,
     )
     seconds = timer.ends[-1] - timer.ends[warmup - 1]
@@ -128,6 +132,13 @@ def main() -> None:
         "--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), help="bodies to measure"
     )
     parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=PATHS[1:],
+        default=["fast", "packed"],
+        help="paths to measure besides plain (the baseline of every ratio)",
+    )
+    parser.add_argument(
         "--peak-tflops",
         type=float,
         default=0.0,
@@ -145,7 +156,7 @@ def main() -> None:
             )
         )
         return
-    configs = [(variant, path) for variant in args.variants for path in PATHS]
+    configs = [(variant, path) for variant in args.variants for path in ["plain", *args.paths]]
     runs: dict[tuple[str, str], list[dict]] = {config: [] for config in configs}
     for round_ in range(args.rounds):  # every configuration once per round, so load hits all alike
         for variant, path in configs:

@@ -281,9 +281,10 @@ class Config:
     dvc_items: dict[str, Any] = "${dvc_items:${variants}}"
     paths: Paths = field(default_factory=Paths)
     resume: Resume = field(default_factory=Resume)
-    # Performance switches: each gives the same answers both ways (tests prove it), and each is
-    # declared by exactly the stages that read it (pipeline/stages.py). `fast=off` (conf/fast/)
-    # sets them all, and trainer.precision, to the reference's way.
+    # Performance switches: each gives the same answers both ways (tests prove it; `dropout`
+    # draws other masks from the same distribution), and each is declared by exactly the stages
+    # that read it (pipeline/stages.py). `fast=off` (conf/fast/) sets them all, and
+    # trainer.precision, to the reference's way.
     # fused: scaled_dot_product_attention. explicit: the reference's softmax attention.
     attention: str = choice(named(GPTConfig.fused_attention, ATTENTION), ATTENTION)
     # int16: CPU training dropout masks from 16-bit random integers, p rounded to 1/65536 (a
