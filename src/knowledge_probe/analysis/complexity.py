@@ -48,11 +48,13 @@ def analytic_flops(config: GPTConfig, length: int, batch_size: int = 1) -> int:
     attention 4 L Lk d for Lk keys. The perceiver's down block has m = bottleneck_dim queries over
     L keys, its latent blocks work on m rows, and its up block has L queries over m keys. The
     chunked body's queries each read w + 2c keys (w chunk ends, the previous chunk's c inputs and
-    its own), each input's key and value projected once.
+    its own), each input's key and value projected once; up to L = w + 2c it runs as one [L, L]
+    mask, L keys each.
     """
     d, L, v = config.n_embd, length, config.vocab_size
     head = 2 * L * d * v
-    if config.variant == "vanilla":
+    dense = config.variant == "chunked" and L <= config.chunk_window + 2 * config.chunk_size
+    if config.variant == "vanilla" or dense:
         body = config.n_layer * (24 * L * d * d + 4 * L * L * d)
     elif config.variant == "chunked":  # L padded to whole chunks of c; each reads w + 2c keys
         c, w = config.chunk_size, config.chunk_window
