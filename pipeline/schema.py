@@ -287,8 +287,8 @@ class Config:
     # trainer.precision, to the reference's way.
     # fused: scaled_dot_product_attention. explicit: the reference's softmax attention.
     attention: str = choice(named(GPTConfig.fused_attention, ATTENTION), ATTENTION)
-    # int16: CPU training dropout masks from 16-bit random integers, p rounded to 1/65536 (a
-    # quarter of the cost; models/dropout.py). plain: torch's Bernoulli draws (the reference).
+    # int16: CPU training dropout masks from 16-bit random integers, p rounded to 1/65536
+    # (models/dropout.py). plain: torch's Bernoulli draws (the reference).
     dropout: str = choice(named(default_of(fit, "int16_dropout"), DROPOUT), DROPOUT)
     # batched: span corruption of whole pretraining batches in tensor operations, served as
     # resumable batches. plain: one example at a time through a DataLoader (the reference).

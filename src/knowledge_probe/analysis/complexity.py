@@ -18,6 +18,7 @@ import torch
 
 from knowledge_probe.analysis.threads import torch_threads
 from knowledge_probe.analysis.verdict import Verdict
+from knowledge_probe.models.chunked import keys_per_chunk
 from knowledge_probe.models.gpt import GPT, GPTConfig
 
 QUANTITIES = ("flops", "seconds", "peak_bytes")
@@ -53,13 +54,13 @@ def analytic_flops(config: GPTConfig, length: int, batch_size: int = 1) -> int:
     """
     d, L, v = config.n_embd, length, config.vocab_size
     head = 2 * L * d * v
-    dense = config.variant == "chunked" and L <= config.chunk_window + 2 * config.chunk_size
+    keys = keys_per_chunk(config.chunk_size, config.chunk_window)
+    dense = config.variant == "chunked" and L <= keys
     if config.variant == "vanilla" or dense:
         body = config.n_layer * (24 * L * d * d + 4 * L * L * d)
     elif config.variant == "chunked":  # L padded to whole chunks of c; each reads w + 2c keys
-        c, w = config.chunk_size, config.chunk_window
-        rows = -(-L // c) * c
-        body = config.n_layer * (24 * rows * d * d + 4 * rows * (w + 2 * c) * d)
+        rows = -(-L // config.chunk_size) * config.chunk_size
+        body = config.n_layer * (24 * rows * d * d + 4 * rows * keys * d)
     else:
         m = config.bottleneck_dim
         down = 4 * m * d * d + 4 * L * d * d + 4 * m * L * d + 16 * m * d * d

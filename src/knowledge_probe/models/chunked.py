@@ -22,8 +22,15 @@ import torch
 import torch.nn.functional as F
 
 from knowledge_probe.models.attention import causal_mask
+from knowledge_probe.models.packing import segment_mask
 
 UNUSED = -2  # the segment of a window slot before an example's first chunk
+
+
+def keys_per_chunk(chunk: int, window: int) -> int:
+    """The key slots one chunk's queries read: `window` chunk ends, the previous chunk, its own.
+    Rows no longer than this run with one dense mask instead (see `chunked_hidden`)."""
+    return window + 2 * chunk
 
 
 def windows_of(values: torch.Tensor, window: int, fill: float) -> torch.Tensor:
@@ -77,7 +84,7 @@ def chunk_pattern(
     return ChunkPattern(
         chunk,
         window,
-        mask.reshape(b * n, 1, chunk, window + 2 * chunk),
+        mask.reshape(b * n, 1, chunk, keys_per_chunk(chunk, window)),
         input_positions.reshape(b * n, chunk),
         k_positions.reshape(b * n, -1),
     )
@@ -94,7 +101,8 @@ def chunk_attention(attn, h: torch.Tensor, pattern: ChunkPattern) -> torch.Tenso
         own = x.reshape(b, n, chunk, d)
         previous = windows_of(own, 1, 0.0)[:, :, 0]  # [B, n, c, d]
         ends = windows_of(x[:, chunk - 1 :: chunk], window, 0.0)  # [B, n, w, d]
-        return torch.cat([ends, previous, own], dim=2).reshape(b * n, window + 2 * chunk, d)
+        keys = torch.cat([ends, previous, own], dim=2)
+        return keys.reshape(b * n, keys_per_chunk(chunk, window), d)
 
     # every input is a key of its own chunk, the next one and (its end) `window` more: project
     # each once, then place it in those windows
@@ -116,14 +124,14 @@ def chunked_hidden(
     row, or packed ones (`positions`, `segments` [B, T], each example in whole chunks)."""
     chunk, window = model.config.chunk_size, model.config.chunk_window
     b, length, _ = x.shape
-    if length <= window + 2 * chunk:
+    if length <= keys_per_chunk(chunk, window):
         # no longer than one chunk's keys: one [T, T] mask reads no more keys and copies none
         if positions is None:
             steps = torch.arange(length, device=x.device)
             mask = chunked_mask(steps, steps, chunk, window)
         else:
-            same = segments[:, :, None] == segments[:, None, :]
-            mask = (same & chunked_mask(positions, positions, chunk, window)).unsqueeze(1)
+            pattern = chunked_mask(positions, positions, chunk, window).unsqueeze(1)
+            mask = segment_mask(segments, positions, segments, positions) & pattern
         for block in model.blocks:
             x = block(x, mask=mask, positions=positions)
         return x
